@@ -1,0 +1,37 @@
+"""The typed context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.types import Info as StrawberryInfo
+
+from backend.kit.actor import ANONYMOUS, Actor
+from backend.settings import Settings
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    settings: Settings
+    language: str
+    request_id: str | None
+    actor: Actor = ANONYMOUS
+    # graphql-transport-ws connection_init payload (strawberry fills it in)
+    connection_params: dict[str, Any] | None = None
+    # per-request DataLoaders, created on first use by the domain's loaders module
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    def loader(self, name: str, factory: Any) -> Any:
+        """The request's DataLoader called `name`, made by `factory()` on first use."""
+        if name not in self.loaders:
+            self.loaders[name] = factory()
+        return self.loaders[name]
+
+
+Info = StrawberryInfo[Context, None]

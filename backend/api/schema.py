@@ -1,0 +1,40 @@
+"""The one GraphQL schema, composed from every domain's Query, Mutation and Subscription."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from backend.api import server_info
+from backend.api.errors import IdempotencyKeyReusedError, InvalidInputError, NotFoundError
+from backend.api.extensions import schema_extensions
+from backend.api.node import NodeQuery
+from backend.api.scalars import SCALAR_MAP
+from backend.audit import schema as audit_schema
+from backend.settings import Settings
+
+Query = merge_types("Query", (NodeQuery, server_info.Query, audit_schema.Query))
+
+# Error types every mutation may return; listed so the SDL has them before any mutation uses them.
+KIT_ERROR_TYPES = [InvalidInputError, NotFoundError, IdempotencyKeyReusedError]
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        """Expected errors are not logged; ErrorConvention logs the unexpected ones, once."""
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return Schema(
+        query=Query,
+        types=KIT_ERROR_TYPES,
+        extensions=schema_extensions(settings),
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP,
+            # "Did you mean ...?" reveals the schema; it goes where introspection goes.
+            disable_field_suggestions=not settings.introspection,
+        ),
+    )

@@ -1,0 +1,218 @@
+"""The GraphQL endpoint: strict HTTP handling, the typed context and trusted documents.
+
+POST with a JSON object body only (no GET queries, no multipart, no array batching); every refusal
+is a JSON body `{"errors": [{"message", "extensions": {"code"}}]}` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+
+from backend.api.context import Context
+from backend.api.trusted import DocumentRefused, TrustedDocuments
+from backend.kit.actor import ANONYMOUS, Actor
+from backend.kit.errors import pick_language
+from backend.kit.logging import current_request_id
+from backend.settings import Settings
+
+_STATUS_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+class RequestRefused(HTTPException):
+    def __init__(self, status_code: int, reason: str, code: str | None = None) -> None:
+        super().__init__(status_code, reason)
+        self.code = code or _STATUS_CODES.get(status_code, "BAD_REQUEST")
+
+
+def error_response(status: int, message: str, code: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
+
+
+class TrustedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the same trusted-document check as HTTP."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        payload = message.get("payload")
+        view: GraphQLView = self.view  # type: ignore[assignment]
+        if not isinstance(payload, dict):
+            await self.websocket.close(code=4400, reason="Invalid subscribe payload")
+            return
+        try:
+            payload["query"] = view.resolve_document(
+                query=payload.get("query"),
+                extensions=payload.get("extensions"),
+                document_id_field=payload.get("documentId"),
+                actor=self.context.actor,
+            )
+        except DocumentRefused as refused:
+            if self.connection_acknowledged and isinstance(message.get("id"), str):
+                await self.send_message(
+                    {
+                        "id": message["id"],
+                        "type": "error",
+                        "payload": [
+                            {"message": refused.message, "extensions": {"code": refused.code}}
+                        ],
+                    }
+                )
+            else:
+                await self.websocket.close(code=4401, reason="Unauthorized")
+            return
+        await super().handle_subscribe(message)
+
+
+class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TrustedTransportWSHandler
+
+    def __init__(self, *, schema: Any, settings: Settings, documents: TrustedDocuments) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            multipart_uploads_enabled=False,
+            max_subscriptions_per_connection=20,
+        )
+        self.settings = settings
+        self.documents = documents
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except RequestRefused as refused:
+            response = error_response(refused.status_code, refused.reason, refused.code)
+        except HTTPException as exc:
+            response = error_response(
+                exc.status_code, exc.reason, _STATUS_CODES.get(exc.status_code, "BAD_REQUEST")
+            )
+        await response(scope, receive, send)
+
+    async def authenticate(self, request: Request | WebSocket) -> Actor:
+        """Who is calling; accounts (issue 3) replace this with bearer-token verification."""
+        return ANONYMOUS
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return Context(
+            request=request,
+            response=response,
+            settings=self.settings,
+            language=pick_language(request.headers.get("accept-language")),
+            request_id=current_request_id(),
+            actor=await self.authenticate(request),
+        )
+
+    def resolve_document(
+        self, *, query: Any, extensions: Any, document_id_field: Any, actor: Actor
+    ) -> str:
+        if extensions is not None and not isinstance(extensions, dict):
+            raise DocumentRefused("BAD_REQUEST", "`extensions` must be an object.")
+        return self.documents.resolve(
+            query=query,
+            extensions=extensions,
+            document_id_field=document_id_field,
+            trusted_only=self.settings.trusted_documents_only and actor.is_end_user,
+        )
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
+        if request.method != "POST":
+            raise RequestRefused(405, "GraphQL requests are POSTed as JSON.")
+        content_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+        if content_type != "application/json":
+            raise RequestRefused(415, "The body must be application/json.")
+        body = await request.get_body()
+        if not body:
+            raise RequestRefused(400, "The request body is empty.")
+        try:
+            data = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RequestRefused(400, "The body is not valid JSON.") from exc
+        if isinstance(data, list):
+            raise RequestRefused(400, "Batched requests are not supported.", "BATCHING_NOT_SUPPORTED")
+        if not isinstance(data, dict):
+            raise RequestRefused(400, "The body must be a JSON object.")
+        variables = data.get("variables")
+        if not isinstance(variables, dict | None):
+            raise RequestRefused(400, "`variables` must be an object.")
+        operation_name = data.get("operationName")
+        if not isinstance(operation_name, str | None):
+            raise RequestRefused(400, "`operationName` must be a string.")
+        extensions = data.get("extensions")
+        if not isinstance(extensions, dict | None):
+            raise RequestRefused(400, "`extensions` must be an object.")
+        query = data.get("query")
+        if query is not None and not isinstance(query, str):
+            raise RequestRefused(400, "`query` must be a string.")
+        if data.get("documentId") is not None:
+            # Carried to execute_single, where the caller is known, inside the extensions.
+            extensions = {**(extensions or {}), "_documentId": data["documentId"]}
+        return GraphQLRequestData(
+            query=query,
+            variables=variables,
+            operation_name=operation_name,
+            extensions=extensions,
+            protocol="http",
+        )
+
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> Any:
+        extensions = dict(request_data.extensions or {})
+        document_id_field = extensions.pop("_documentId", None)
+        try:
+            query = self.resolve_document(
+                query=request_data.query,
+                extensions=extensions,
+                document_id_field=document_id_field,
+                actor=context.actor,
+            )
+        except DocumentRefused as refused:
+            raise RequestRefused(refused.status, refused.message, refused.code) from refused
+        resolved = GraphQLRequestData(
+            query=query,
+            variables=request_data.variables,
+            operation_name=request_data.operation_name,
+            extensions=extensions or None,
+            protocol=request_data.protocol,
+        )
+        return await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=resolved,
+        )

@@ -1,0 +1,231 @@
+"""The Starlette application: /graphql (HTTP and WebSocket), /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend import jobs
+from backend.api.schema import build_schema
+from backend.api.trusted import TrustedDocuments
+from backend.api.view import GraphQLView, error_response
+from backend.kit import db
+from backend.kit.logging import (
+    acceptable_request_id,
+    configure_logging,
+    reset_request_id,
+    set_request_id,
+)
+from backend.kit.metrics import HTTP_REQUESTS, REGISTRY
+from backend.kit.redis import close_redis, get_redis, init_redis
+from backend.settings import ROOT, Settings, get_settings
+
+log = logging.getLogger("backend.access")
+MANIFEST_PATH = ROOT / "mobile_contract" / "manifest.json"
+
+
+class RequestContextMiddleware:
+    """Request id (reused from X-Request-ID when plain), access log, HTTP metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if acceptable_request_id(given) else uuid.uuid4().hex
+        token = set_request_id(request_id)
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["type"] == "http":
+                route = scope.get("path", "") if scope.get("path") in KNOWN_PATHS else "other"
+                HTTP_REQUESTS.labels(route, str(status)).inc()
+                log.info(
+                    "%s %s",
+                    scope.get("method"),
+                    route,
+                    extra={"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
+            reset_request_id(token)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over the limit with 413, before anything reads them whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                await error_response(400, "Bad Content-Length.", "BAD_REQUEST")(scope, receive, send)
+                return
+            if too_large:
+                await self._refuse(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, f"The body is over {self.max_bytes} bytes.", "PAYLOAD_TOO_LARGE"
+        )
+        await response(scope, receive, send)
+
+
+KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+
+
+async def healthz(request: Request) -> Response:
+    """Alive: the process answers. No dependencies are checked here."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready: the database and Redis answer within a second each."""
+    checks: dict[str, str] = {}
+    for name, probe in (("database", _probe_database), ("redis", _probe_redis)):
+        try:
+            await asyncio.wait_for(probe(), timeout=1.0)
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+async def _probe_database() -> None:
+    await db.conn().execute_query("SELECT 1")
+
+
+async def _probe_redis() -> None:
+    await get_redis().ping()
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _run_jobs_forever(interval: int) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await jobs.run_due()
+        except Exception:
+            log.exception("in-process jobs failed")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    schema: Any = None,
+    documents: TrustedDocuments | None = None,
+    manage_resources: bool = True,
+) -> Starlette:
+    """The ASGI app. `manage_resources=False` leaves the database and Redis to the caller (tests)."""
+    settings = settings or get_settings()
+    settings.check_production()
+    view = GraphQLView(
+        schema=schema or build_schema(settings),
+        settings=settings,
+        documents=documents or TrustedDocuments.from_manifest(MANIFEST_PATH),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not manage_resources:
+            yield
+            return
+        configure_logging(settings.log_level, json_format=settings.log_json)
+        await db.init_db(settings)
+        await init_redis(settings)
+        runner = None
+        if settings.run_jobs_in_process:
+            runner = asyncio.create_task(_run_jobs_forever(settings.jobs_interval_seconds))
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+            await close_redis()
+            await db.close_db()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.state.settings = settings
+    return app

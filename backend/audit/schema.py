@@ -1,0 +1,33 @@
+"""Query fields of the audit log (authority only)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from backend.api.connection import Connection
+from backend.api.context import Info
+from backend.audit import service
+from backend.audit.types import AuditEventType
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="The audit log, newest first; optionally of one object. Authority only."
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AuditEventType]:
+        page = await service.list_events(
+            actor=info.context.actor,
+            object_type=object_type,
+            object_id=object_id,
+            first=first,
+            after=after,
+        )
+        return Connection[AuditEventType].from_page(page, AuditEventType.from_row)

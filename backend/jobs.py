@@ -1,0 +1,54 @@
+"""Periodic work: idempotent jobs that `tanpuhui jobs run-due` runs (a CronJob in production, the
+server itself in embedded mode). Each domain adds its jobs here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from backend.kit import idempotency
+from backend.kit.metrics import JOB_RUNS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[], Awaitable[int]]
+    description: str
+
+
+JOBS: tuple[Job, ...] = (
+    Job(
+        "purge-idempotency-keys",
+        idempotency.purge_expired,
+        "delete idempotency keys past their retention (at least 24 hours)",
+    ),
+)
+
+
+async def run_due(names: list[str] | None = None) -> dict[str, int]:
+    """Run the jobs (all, or those named); returns how many items each handled.
+
+    One failing job does not stop the others; its failure is logged and counted, and the whole call
+    reports it by raising at the end.
+    """
+    selected = [job for job in JOBS if names is None or job.name in names]
+    unknown = set(names or ()) - {job.name for job in JOBS}
+    if unknown:
+        raise ValueError(f"unknown jobs: {', '.join(sorted(unknown))}")
+    results: dict[str, int] = {}
+    failed: list[str] = []
+    for job in selected:
+        try:
+            results[job.name] = await job.run()
+            JOB_RUNS.labels(job.name, "ok").inc()
+        except Exception:
+            log.exception("job %s failed", job.name)
+            JOB_RUNS.labels(job.name, "error").inc()
+            failed.append(job.name)
+    if failed:
+        raise RuntimeError(f"jobs failed: {', '.join(failed)}")
+    return results

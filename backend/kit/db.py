@@ -1,0 +1,182 @@
+"""Database plumbing: Tortoise set-up, migrations, transactions, retries and portable raw SQL.
+
+Every service command opens its own `transaction()`; one called from another command's transaction
+runs inside it as a savepoint, so both commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.transactions import in_transaction
+
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+APP_LABEL = "tanpuhui"
+# Every module with Tortoise models; one app, one migrations package.
+MODEL_MODULES = [
+    "backend.kit.models",
+    "backend.audit.models",
+]
+MIGRATIONS_MODULE = "backend.migrations"
+
+# SQLSTATEs that mean "run it again": serialization failure and deadlock (RELIABILITY.md 8).
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def database_url(settings: Settings) -> str:
+    """The Tortoise URL: the pool sized explicitly for PostgreSQL, the SQLite folder created."""
+    url = settings.database_url
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://").split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("minsize", str(settings.db_pool_min))
+    query.setdefault("maxsize", str(settings.db_pool_max))
+    scheme = "postgres" if parts.scheme in ("postgresql", "asyncpg") else parts.scheme
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url(settings)},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(settings: Settings) -> None:
+    # Global fallback: request tasks started by the server must see the ORM set up in the lifespan.
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings) -> list[str]:
+    """Apply every pending migration; returns the names applied."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    await run_migrations(config=tortoise_config(settings), progress=progress)
+    return applied
+
+
+def conn() -> BaseDBAsyncClient:
+    """The connection of the current task: the open transaction's, if there is one."""
+    return connections.get("default")
+
+
+def transaction() -> Any:
+    """A transaction, or a savepoint inside the caller's transaction."""
+    return in_transaction("default")
+
+
+def in_open_transaction() -> bool:
+    return isinstance(conn(), TransactionalDBClient)
+
+
+def dialect() -> str:
+    """'postgres' or 'sqlite'."""
+    return str(conn().capabilities.dialect)
+
+
+def is_postgres() -> bool:
+    return dialect() == "postgres"
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def portable(sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """Turn `$1`-style SQL into SQLite's `?` form, reordering values to match."""
+    if is_postgres():
+        return sql, list(values)
+    order = [int(n) - 1 for n in _PLACEHOLDER.findall(sql)]
+    return _PLACEHOLDER.sub("?", sql), [values[i] for i in order]
+
+
+async def fetch(sql: str, *values: Any) -> list[dict[str, Any]]:
+    """Rows of a `$1`-style query, on the current connection, as dicts."""
+    query, params = portable(sql, values)
+    return await conn().execute_query_dict(query, params)
+
+
+async def execute(sql: str, *values: Any) -> int:
+    """Run a `$1`-style statement; returns the number of rows it touched."""
+    query, params = portable(sql, values)
+    count, _ = await conn().execute_query(query, params)
+    return count
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The SQLSTATE anywhere in an exception's chain (Tortoise wraps driver errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        for arg in getattr(current, "args", ()):
+            if isinstance(arg, BaseException):
+                state = sqlstate_of(arg)
+                if state:
+                    return state
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return sqlstate_of(exc) in RETRYABLE_SQLSTATES
+
+
+async def with_retries(
+    work: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 5,
+    base_delay: float = 0.01,
+    max_delay: float = 0.3,
+) -> T:
+    """Run `work` (which opens its own transaction) again on serialization failure or deadlock.
+
+    Bounded, with full jitter; safe because value-moving work is idempotent by key.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except Exception as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            delay = random.uniform(0, min(max_delay, base_delay * 2**attempt))  # noqa: S311
+            log.info("retrying after %s (attempt %d)", sqlstate_of(exc), attempt)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")

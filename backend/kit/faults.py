@@ -1,0 +1,31 @@
+"""Named fault points for crash tests (RELIABILITY.md 9, after TigerBeetle's simulation testing).
+
+`crash_point("ledger.after_postings")` kills the process with SIGKILL when TPH_ENV=test and
+TPH_CRASH_AT names that point; in any other build it does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+from backend.settings import get_settings
+
+log = logging.getLogger(__name__)
+_registered: set[str] = set()
+
+
+def crash_point(name: str) -> None:
+    _registered.add(name)
+    settings = get_settings()
+    if settings.env != "test" or name not in settings.crash_at:
+        return
+    log.warning("fault point %s reached: killing the process", name)
+    logging.shutdown()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def known_points() -> frozenset[str]:
+    """The points reached so far in this process (for test diagnostics)."""
+    return frozenset(_registered)

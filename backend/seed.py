@@ -1,0 +1,19 @@
+"""`tanpuhui seed-demo`: demonstration data from DESIGN.md's defaults.
+
+Idempotent: running it twice creates nothing the second time. Domains add their seed steps here as
+they arrive (scenarios, ratios, a demo platform and merchant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+SeedStep = Callable[[], Awaitable[int]]
+STEPS: list[tuple[str, SeedStep]] = []
+
+
+async def seed_demo() -> dict[str, int]:
+    created: dict[str, int] = {}
+    for name, step in STEPS:
+        created[name] = await step()
+    return created

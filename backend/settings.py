@@ -1,0 +1,180 @@
+"""Every setting of the service, read from the environment, with development defaults.
+
+Production (TPH_ENV=production) refuses to start while a setting still holds a development value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["dev", "test", "production"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = ROOT / "var" / "tanpuhui.sqlite3"
+# Signing key of development and tests only; production refuses to run with it.
+DEV_JWT_KEY = "tanpuhui-development-key-not-for-production-use-000000"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names it."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def _jwt_keys(raw: str | None) -> dict[str, str]:
+    """TPH_JWT_KEYS: a JSON object {kid: secret}; old kids stay for verification after rotation."""
+    if not raw:
+        return {"dev": DEV_JWT_KEY}
+    try:
+        keys = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError("TPH_JWT_KEYS must be a JSON object {kid: secret}") from exc
+    if not isinstance(keys, dict) or not keys or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()
+    ):
+        raise SettingsError("TPH_JWT_KEYS must be a non-empty JSON object {kid: secret}")
+    return keys
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment = "dev"
+    database_url: str = f"sqlite://{DEFAULT_SQLITE_PATH}"
+    # None: the in-process Redis stand-in (fakeredis), for the single-process embedded mode only.
+    redis_url: str | None = None
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    jwt_keys: dict[str, str] = field(default_factory=lambda: {"dev": DEV_JWT_KEY})
+    jwt_active_kid: str = "dev"
+    jwt_issuer: str = "tanpuhui"
+    jwt_audience: str = "tanpuhui-api"
+    # GraphQL limits (RELIABILITY.md 11)
+    max_body_bytes: int = 256 * 1024
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    # Production accepts only trusted documents from end users and anonymous callers.
+    trusted_documents_only: bool = False
+    graphiql: bool = True
+    introspection: bool = True
+    # The server runs due jobs itself (embedded mode); production uses a CronJob instead.
+    run_jobs_in_process: bool = True
+    jobs_interval_seconds: int = 60
+    idempotency_retention_hours: int = 48
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Named crash points for crash tests (honoured only when env == "test").
+    crash_at: frozenset[str] = frozenset()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def check_production(self) -> None:
+        """Refuse to run production on development defaults."""
+        if not self.is_production:
+            return
+        problems = []
+        if self.is_sqlite:
+            problems.append("DATABASE_URL must name PostgreSQL, not the embedded SQLite file")
+        if not self.redis_url:
+            problems.append("REDIS_URL must be set (the in-process stand-in is single-process only)")
+        if DEV_JWT_KEY in self.jwt_keys.values() or "dev" in self.jwt_keys:
+            problems.append("TPH_JWT_KEYS must hold real keys, not the development key")
+        if any(len(v) < 32 for v in self.jwt_keys.values()):
+            problems.append("TPH_JWT_KEYS secrets must be at least 32 characters")
+        if not self.trusted_documents_only:
+            problems.append("TPH_TRUSTED_DOCUMENTS_ONLY cannot be switched off in production")
+        if self.introspection or self.graphiql:
+            problems.append("introspection and GraphiQL stay off in production")
+        if self.crash_at:
+            problems.append("TPH_CRASH_AT is for test builds only")
+        if problems:
+            raise SettingsError("refusing to start in production: " + "; ".join(problems))
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    tph_env = env.get("TPH_ENV", "dev")
+    if tph_env not in ("dev", "test", "production"):
+        raise SettingsError(f"TPH_ENV must be dev, test or production, got {tph_env!r}")
+    production = tph_env == "production"
+    keys = _jwt_keys(env.get("TPH_JWT_KEYS"))
+    active = env.get("TPH_JWT_ACTIVE_KID") or next(iter(keys))
+    if active not in keys:
+        raise SettingsError(f"TPH_JWT_ACTIVE_KID {active!r} is not a key of TPH_JWT_KEYS")
+    database_url = env.get("DATABASE_URL") or f"sqlite://{DEFAULT_SQLITE_PATH}"
+    if not database_url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+        raise SettingsError("DATABASE_URL must be a sqlite:// or postgres:// URL")
+    settings = Settings(
+        env=tph_env,  # type: ignore[arg-type]
+        database_url=database_url,
+        redis_url=env.get("REDIS_URL") or None,
+        db_pool_min=_int(env, "TPH_DB_POOL_MIN", 1, minimum=1),
+        db_pool_max=_int(env, "TPH_DB_POOL_MAX", 10, minimum=1),
+        host=env.get("TPH_HOST", "127.0.0.1"),
+        port=_int(env, "TPH_PORT", 8000, minimum=1),
+        workers=_int(env, "TPH_WORKERS", 1, minimum=1),
+        jwt_keys=keys,
+        jwt_active_kid=active,
+        jwt_issuer=env.get("TPH_JWT_ISSUER", "tanpuhui"),
+        jwt_audience=env.get("TPH_JWT_AUDIENCE", "tanpuhui-api"),
+        max_body_bytes=_int(env, "TPH_MAX_BODY_BYTES", 256 * 1024, minimum=1024),
+        max_depth=_int(env, "TPH_MAX_DEPTH", 12, minimum=2),
+        max_aliases=_int(env, "TPH_MAX_ALIASES", 30, minimum=1),
+        max_tokens=_int(env, "TPH_MAX_TOKENS", 2000, minimum=50),
+        trusted_documents_only=_bool(env, "TPH_TRUSTED_DOCUMENTS_ONLY", production),
+        graphiql=_bool(env, "TPH_GRAPHIQL", not production),
+        introspection=_bool(env, "TPH_INTROSPECTION", not production),
+        run_jobs_in_process=_bool(env, "TPH_RUN_JOBS_IN_PROCESS", not production),
+        jobs_interval_seconds=_int(env, "TPH_JOBS_INTERVAL_SECONDS", 60, minimum=1),
+        idempotency_retention_hours=_int(env, "TPH_IDEMPOTENCY_RETENTION_HOURS", 48, minimum=24),
+        log_level=env.get("TPH_LOG_LEVEL", "INFO").upper(),
+        log_json=_bool(env, "TPH_LOG_JSON", True),
+        crash_at=frozenset(p.strip() for p in env.get("TPH_CRASH_AT", "").split(",") if p.strip()),
+    )
+    if settings.db_pool_min > settings.db_pool_max:
+        raise SettingsError("TPH_DB_POOL_MIN must not exceed TPH_DB_POOL_MAX")
+    settings.check_production()
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()

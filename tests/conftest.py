@@ -1,0 +1,296 @@
+"""The test harness: both lanes of DESIGN.md, one event loop for the session.
+
+TPH_TEST_LANE=postgres (default): a throwaway PostgreSQL database built through the migrations, and
+real Redis (a dedicated database index, flushed per test). TPH_TEST_LANE=sqlite: a throwaway SQLite
+file and the in-process Redis stand-in; tests marked `postgres_only` are skipped there.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["TPH_ENV"] = "test"
+os.environ.pop("TPH_CRASH_AT", None)
+
+import contextlib
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from tortoise import Tortoise
+
+from backend.app import create_app
+from backend.kit import db
+from backend.kit.redis import close_redis, get_redis, init_redis
+from backend.settings import ROOT, Settings, get_settings, load_settings
+
+LANE = os.environ.get("TPH_TEST_LANE", "postgres")
+PG_ADMIN_URL = os.environ.get("TPH_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+REDIS_TEST_URL = os.environ.get("TPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+if LANE not in ("postgres", "sqlite"):
+    raise RuntimeError(f"TPH_TEST_LANE must be postgres or sqlite, got {LANE!r}")
+
+get_settings.cache_clear()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if LANE == "postgres":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the postgres lane)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tanpuhui test lane: {LANE}"
+
+
+async def _create_pg_database() -> str:
+    name = f"tph_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.exit(
+            f"PostgreSQL lane cannot run: {PG_ADMIN_URL} unreachable ({exc}). "
+            "Start it with infra/local/services.sh, or run TPH_TEST_LANE=sqlite.",
+            returncode=3,
+        )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+async def _drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def settings() -> AsyncIterator[Settings]:
+    """Settings of the test lane, pointing at a throwaway database migrated from scratch."""
+    tmp = Path(tempfile.mkdtemp(prefix="tph-test-"))
+    env: dict[str, str] = {"TPH_ENV": "test", "TPH_LOG_JSON": "1", "TPH_RUN_JOBS_IN_PROCESS": "0"}
+    if LANE == "postgres":
+        env["DATABASE_URL"] = await _create_pg_database()
+        env["REDIS_URL"] = REDIS_TEST_URL
+    else:
+        env["DATABASE_URL"] = f"sqlite://{tmp / 'test.sqlite3'}"
+    lane_settings = load_settings(env)
+    try:
+        await db.migrate(lane_settings)
+        await Tortoise.close_connections()
+        await db.init_db(lane_settings)
+        redis = await init_redis(lane_settings)
+        try:
+            await redis.ping()
+        except Exception as exc:
+            pytest.exit(f"Redis lane cannot run: {REDIS_TEST_URL} unreachable ({exc})", returncode=3)
+        yield lane_settings
+    finally:
+        await close_redis()
+        await db.close_db()
+        if LANE == "postgres":
+            await _drop_pg_database(env["DATABASE_URL"])
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _table_names() -> list[str]:
+    return sorted(
+        model._meta.db_table for app in Tortoise.apps.values() for model in app.values()
+    )
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Each test starts with empty tables and an empty Redis database."""
+    if "settings" not in request.fixturenames:
+        yield
+        return
+    yield
+    tables = _table_names()
+    if db.is_postgres():
+        await db.conn().execute_script(
+            f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
+        )
+    else:
+        for table in tables:
+            await db.conn().execute_script(f"DELETE FROM {table}")
+    await get_redis().flushdb()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Any:
+    return create_app(settings, manage_resources=False)
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client bound to the app in process."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def gql(
+    http: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST a GraphQL document; returns the JSON body (any HTTP status)."""
+    body: dict[str, Any] = {"query": query}
+    if variables is not None:
+        body["variables"] = variables
+    response = await http.post("/graphql", json=body, headers=headers or {})
+    return response.json()
+
+
+class QueryCounter(logging.Handler):
+    """Counts SQL statements sent through Tortoise while active."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "connection pool" in message or message.startswith("Created connection"):
+            return
+        self.statements.append(message)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextlib.contextmanager
+def count_queries() -> Iterator[QueryCounter]:
+    logger = logging.getLogger("tortoise.db_client")
+    counter = QueryCounter()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(previous)
+
+
+@pytest.fixture
+def query_counter() -> Any:
+    return count_queries
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """A real uvicorn process serving the app on a free port."""
+
+    def __init__(self, settings: Settings, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "TPH_ENV": "test",
+            "DATABASE_URL": settings.database_url,
+            "TPH_RUN_JOBS_IN_PROCESS": "0",
+            "TPH_DB_POOL_MAX": "4",
+            **({"REDIS_URL": settings.redis_url} if settings.redis_url else {}),
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="tph-live-", suffix=".log", delete=False)
+
+    def start(self, timeout: float = 20.0) -> None:
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable, "-m", "uvicorn", "backend.app:create_app", "--factory",
+                "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server not ready in {timeout}s:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+
+@pytest.fixture
+def live_server_factory(settings: Settings) -> Iterator[Any]:
+    """Start real uvicorn processes against the test database; always stopped afterwards."""
+    servers: list[LiveServer] = []
+
+    def start(extra_env: dict[str, str] | None = None) -> LiveServer:
+        server = LiveServer(settings, extra_env)
+        servers.append(server)
+        server.start()
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+            Path(server.log.name).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def production_settings(settings: Settings) -> Settings:
+    """The test lane's settings, hardened as production is (without production's key checks)."""
+    return replace(
+        settings,
+        trusted_documents_only=True,
+        introspection=False,
+        graphiql=False,
+    )

@@ -1,0 +1,131 @@
+"""Migrations, transactions, retries and portable SQL."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from tortoise import Tortoise
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from backend.kit import db
+
+
+async def test_the_models_have_no_changes_without_a_migration(settings):
+    # A model changed without `tortoise makemigrations` fails here.
+    config = db.tortoise_config(settings)["apps"]
+    detector = MigrationAutodetector(Tortoise.apps, config)
+    writers = await detector.changes()
+    assert writers == [], f"model changes need a migration: {[w.name for w in writers]}"
+
+
+async def test_the_test_database_was_built_by_the_migrations(settings):
+    rows = await db.fetch("SELECT name FROM tortoise_migrations ORDER BY name")
+    assert [r["name"] for r in rows][:2] == ["0001_initial", "0002_audit_append_only"]
+
+
+async def test_migrate_again_applies_nothing(settings):
+    assert await db.migrate(settings) == []
+    await Tortoise.close_connections()
+    await db.init_db(settings)
+
+
+async def test_a_failure_inside_a_transaction_leaves_nothing(settings):
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await db.execute(
+                "INSERT INTO idempotency_key (owner, key, operation, request_hash, created_at,"
+                " expires_at) VALUES ($1, $2, $3, $4, $5, $5)",
+                "o", "k-12345678", "op", "h", datetime(2026, 1, 1, tzinfo=UTC),
+            )
+            raise RuntimeError("boom")
+    assert await db.fetch("SELECT id FROM idempotency_key") == []
+
+
+async def test_inner_commands_join_the_callers_transaction(settings):
+    async def inner() -> None:
+        async with db.transaction():
+            assert db.in_open_transaction()
+            await db.execute(
+                "INSERT INTO idempotency_key (owner, key, operation, request_hash, created_at,"
+                " expires_at) VALUES ($1, $2, $3, $4, $5, $5)",
+                "o", "inner-123", "op", "h", datetime(2026, 1, 1, tzinfo=UTC),
+            )
+
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await inner()
+            raise RuntimeError("the outer command fails after the inner one succeeded")
+    assert await db.fetch("SELECT id FROM idempotency_key") == []
+
+
+def test_portable_sql_reorders_values_for_sqlite(monkeypatch):
+    monkeypatch.setattr(db, "is_postgres", lambda: False)
+    sql, values = db.portable("SELECT $2, $1, $2", ["a", "b"])
+    assert sql == "SELECT ?, ?, ?"
+    assert values == ["b", "a", "b"]
+
+
+class _Retryable(Exception):
+    sqlstate = "40001"
+
+
+class _Wrapped(Exception):
+    pass
+
+
+async def test_serialization_failures_are_retried_a_bounded_number_of_times():
+    calls = 0
+
+    async def always_conflicts() -> None:
+        nonlocal calls
+        calls += 1
+        raise _Wrapped("wrapped") from _Retryable()
+
+    with pytest.raises(_Wrapped):
+        await db.with_retries(always_conflicts, attempts=3, base_delay=0.001)
+    assert calls == 3
+
+
+async def test_other_errors_are_not_retried():
+    calls = 0
+
+    async def fails() -> None:
+        nonlocal calls
+        calls += 1
+        raise ValueError("not a conflict")
+
+    with pytest.raises(ValueError):
+        await db.with_retries(fails, attempts=5)
+    assert calls == 1
+
+
+@pytest.mark.postgres_only
+async def test_a_real_deadlock_is_retried_until_both_commit(settings):
+    await db.conn().execute_script(
+        "CREATE TABLE deadlock_probe (id int primary key, n int);"
+        "INSERT INTO deadlock_probe VALUES (1, 0), (2, 0);"
+    )
+    try:
+        barrier = asyncio.Barrier(2)
+        attempts = {"a": 0, "b": 0}
+
+        def transfer(name: str, first: int, second: int):
+            async def work() -> None:
+                attempts[name] += 1
+                async with db.transaction():
+                    await db.execute("UPDATE deadlock_probe SET n = n + 1 WHERE id = $1", first)
+                    if attempts[name] == 1:
+                        await barrier.wait()  # both hold one row: opposite order deadlocks
+                    await db.execute("UPDATE deadlock_probe SET n = n + 1 WHERE id = $1", second)
+
+            return work
+
+        await asyncio.gather(
+            db.with_retries(transfer("a", 1, 2), base_delay=0.001),
+            db.with_retries(transfer("b", 2, 1), base_delay=0.001),
+        )
+        rows = await db.fetch("SELECT id, n FROM deadlock_probe ORDER BY id")
+        assert [r["n"] for r in rows] == [2, 2]
+        assert attempts["a"] + attempts["b"] == 3  # exactly one of them was chosen as the victim
+    finally:
+        await db.conn().execute_script("DROP TABLE deadlock_probe")

@@ -1,0 +1,70 @@
+"""Settings: defaults for development, refusals for production."""
+
+import pytest
+
+from backend.settings import DEV_JWT_KEY, SettingsError, load_settings
+
+GOOD_PRODUCTION = {
+    "TPH_ENV": "production",
+    "DATABASE_URL": "postgres://app@db:5432/tanpuhui",
+    "REDIS_URL": "redis://cache:6379/0",
+    "TPH_JWT_KEYS": '{"2026-11": "a-real-secret-of-more-than-thirty-two-chars"}',
+}
+
+
+def test_development_defaults_need_no_services():
+    settings = load_settings({})
+    assert settings.env == "dev"
+    assert settings.is_sqlite and settings.database_url.endswith("var/tanpuhui.sqlite3")
+    assert settings.redis_url is None
+    assert settings.graphiql and settings.introspection and not settings.trusted_documents_only
+
+
+def test_production_with_real_settings_starts_hardened():
+    settings = load_settings(GOOD_PRODUCTION)
+    assert settings.is_production
+    assert settings.trusted_documents_only
+    assert not settings.introspection and not settings.graphiql
+    assert not settings.run_jobs_in_process
+
+
+@pytest.mark.parametrize(
+    ("override", "complaint"),
+    [
+        ({"DATABASE_URL": ""}, "DATABASE_URL"),
+        ({"REDIS_URL": ""}, "REDIS_URL"),
+        ({"TPH_JWT_KEYS": ""}, "TPH_JWT_KEYS"),
+        ({"TPH_JWT_KEYS": f'{{"k": "{DEV_JWT_KEY}"}}'}, "TPH_JWT_KEYS"),
+        ({"TPH_JWT_KEYS": '{"k": "short"}'}, "32 characters"),
+        ({"TPH_TRUSTED_DOCUMENTS_ONLY": "0"}, "TPH_TRUSTED_DOCUMENTS_ONLY"),
+        ({"TPH_INTROSPECTION": "1"}, "introspection"),
+        ({"TPH_CRASH_AT": "x"}, "TPH_CRASH_AT"),
+    ],
+)
+def test_production_refuses_development_values(override, complaint):
+    with pytest.raises(SettingsError, match=complaint):
+        load_settings({**GOOD_PRODUCTION, **override})
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TPH_ENV": "staging"},
+        {"TPH_PORT": "eighty"},
+        {"TPH_PORT": "0"},
+        {"TPH_GRAPHIQL": "maybe"},
+        {"TPH_JWT_KEYS": "[1, 2]"},
+        {"TPH_JWT_KEYS": '{"a": "x"}', "TPH_JWT_ACTIVE_KID": "b"},
+        {"DATABASE_URL": "mysql://x"},
+        {"TPH_DB_POOL_MIN": "5", "TPH_DB_POOL_MAX": "2"},
+        {"TPH_IDEMPOTENCY_RETENTION_HOURS": "1"},
+    ],
+)
+def test_bad_values_are_named(env):
+    with pytest.raises(SettingsError):
+        load_settings(env)
+
+
+def test_crash_points_are_a_set_of_names():
+    settings = load_settings({"TPH_ENV": "test", "TPH_CRASH_AT": "a.b, c.d,"})
+    assert settings.crash_at == {"a.b", "c.d"}
