@@ -294,3 +294,41 @@ def production_settings(settings: Settings) -> Settings:
         introspection=False,
         graphiql=False,
     )
+
+
+def make_context(settings: Settings, actor: Any = None, language: str = "en") -> Any:
+    """A resolver context for executing the schema directly, as `actor`."""
+    from starlette.requests import Request
+
+    from backend.api.context import Context
+    from backend.kit.actor import ANONYMOUS
+
+    request = Request({"type": "http", "method": "POST", "path": "/graphql", "headers": []})
+    return Context(
+        request=request,
+        response=None,
+        settings=settings,
+        language=language,
+        request_id=None,
+        actor=actor or ANONYMOUS,
+    )
+
+
+@pytest.fixture
+def execute(settings: Settings) -> Any:
+    """Run a document against the real schema in process, as a given actor."""
+    from backend.api.schema import build_schema
+
+    schema = build_schema(settings)
+
+    async def run(
+        query: str, variables: dict[str, Any] | None = None, *, actor: Any = None,
+        language: str = "en",
+    ) -> Any:
+        return await schema.execute(
+            query,
+            variable_values=variables,
+            context_value=make_context(settings, actor, language),
+        )
+
+    return run

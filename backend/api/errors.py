@@ -3,8 +3,8 @@
 Expected failures are data: a mutation returns a union of its success type and error types that
 implement `Error { code message }`. A domain error class is tied to its GraphQL type with
 `@error_type(DomainErrorClass)`; `@returns_errors` turns a raised domain error into that type.
-Everything else that goes wrong goes to `errors[]` with a stable `extensions.code`; internal errors
-are masked.
+Everything else that goes wrong goes to `errors[]` with a stable `extensions.code` (convert_errors);
+internal errors are masked.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from graphql.error import GraphQLSyntaxError
-from strawberry.extensions import SchemaExtension
 
 from backend.kit.errors import (
     DEFAULT_LANGUAGE,
@@ -112,38 +111,41 @@ def _code_of(error: GraphQLError) -> str:
     return "BAD_USER_INPUT"
 
 
-class ErrorConvention(SchemaExtension):
-    """Give every error in `errors[]` a code; mask internal ones; translate public ones."""
+def convert_errors(errors: list[GraphQLError], language: str) -> None:
+    """Give every error in `errors[]` a code, mask internal ones, translate public ones.
 
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if not result or not result.errors:
-            return
-        context = self.execution_context.context
-        language = getattr(context, "language", DEFAULT_LANGUAGE)
-        result.errors = [self._convert(error, language) for error in result.errors]
+    Works in place on the list strawberry returns (Schema.process_errors hands it over), which is
+    the one hook that sees every error: parse failures included, which skip extensions' hooks.
+    Converting twice changes nothing.
+    """
+    errors[:] = [_convert(error, language) for error in errors]
 
-    def _convert(self, error: GraphQLError, language: str) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, PublicApiError):
-            return GraphQLError(
-                original.message(language),
-                nodes=error.nodes,
-                path=error.path,
-                extensions={"code": original.code},
-            )
-        # Errors without a path come from parsing, validating or coercing the request itself.
-        if isinstance(original, GraphQLError) or original is None or error.path is None:
-            extensions = dict(error.extensions or {})
-            extensions["code"] = _code_of(error)
-            return GraphQLError(
-                error.message, nodes=error.nodes, path=error.path, extensions=extensions,
-            )
-        log.error("unexpected error in %s", error.path, exc_info=original)
+
+def _convert(error: GraphQLError, language: str) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, PublicApiError):
         return GraphQLError(
-            "Internal server error." if language == "en" else "服务器内部错误。",
+            original.message(language),
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR"},
+            extensions={"code": original.code},
         )
+    # Errors without a path come from parsing, validating or coercing the request itself.
+    if isinstance(original, GraphQLError) or original is None or error.path is None:
+        extensions = dict(error.extensions or {})
+        extensions["code"] = _code_of(error)
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions=extensions,
+        )
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    return GraphQLError(
+        "Internal server error." if language == "en" else "服务器内部错误。",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR"},
+    )

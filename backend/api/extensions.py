@@ -16,7 +16,6 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from backend.api.errors import ErrorConvention
 from backend.kit.metrics import GRAPHQL_DURATION, GRAPHQL_OPERATIONS, operation_label
 from backend.settings import Settings
 
@@ -42,15 +41,15 @@ class OperationMetrics(SchemaExtension):
 
 
 def schema_extensions(settings: Settings) -> list[Any]:
+    # Classes or factories, so each request gets fresh extension instances.
     extensions: list[Any] = [
         OperationMetrics,
-        ErrorConvention,
-        MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        QueryDepthLimiter(max_depth=settings.max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
     ]
     if not settings.introspection:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return extensions

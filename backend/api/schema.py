@@ -9,11 +9,17 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from backend.api import server_info
-from backend.api.errors import IdempotencyKeyReusedError, InvalidInputError, NotFoundError
+from backend.api.errors import (
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+    NotFoundError,
+    convert_errors,
+)
 from backend.api.extensions import schema_extensions
 from backend.api.node import NodeQuery
 from backend.api.scalars import SCALAR_MAP
 from backend.audit import schema as audit_schema
+from backend.kit.errors import DEFAULT_LANGUAGE
 from backend.settings import Settings
 
 Query = merge_types("Query", (NodeQuery, server_info.Query, audit_schema.Query))
@@ -24,7 +30,9 @@ KIT_ERROR_TYPES = [InvalidInputError, NotFoundError, IdempotencyKeyReusedError]
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
-        """Expected errors are not logged; ErrorConvention logs the unexpected ones, once."""
+        """Apply the error convention; only unexpected errors are logged (by convert_errors)."""
+        context = getattr(execution_context, "context", None)
+        convert_errors(errors, getattr(context, "language", DEFAULT_LANGUAGE))
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

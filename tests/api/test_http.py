@@ -1,0 +1,226 @@
+"""The HTTP surface: bad input gets a clean 4xx or a typed error, never a 5xx."""
+
+import json
+
+import pytest
+
+from backend.app import create_app
+from tests.conftest import gql
+
+SERVER_INFO = "{ serverInfo { version businessTimeZone } }"
+
+
+async def test_a_plain_query_works(client):
+    body = await gql(client, SERVER_INFO)
+    assert body == {"data": {"serverInfo": {"version": "0.1.0", "businessTimeZone": "Asia/Shanghai"}}}
+
+
+def _code(response) -> str:
+    return response.json()["errors"][0]["extensions"]["code"]
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "code"),
+    [
+        (b"", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b"{not json", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b"\xff\xfe", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'"just a string"', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b"42", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b"null", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'{"query": 42}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'{"query": ["{ a }"]}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'{"query": "{ serverInfo { version } }", "variables": []}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'{"query": "{ serverInfo { version } }", "variables": "x"}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'{"query": "{ serverInfo { version } }", "operationName": 5}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'{"query": "{ serverInfo { version } }", "extensions": 1}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b"{}", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'{"query": ""}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'[{"query": "{ serverInfo { version } }"}]', {"content-type": "application/json"}, 400, "BATCHING_NOT_SUPPORTED"),
+        (b'{"query": "{ serverInfo { version } }"}', {"content-type": "text/plain"}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+        (b"--x\r\n", {"content-type": "multipart/form-data; boundary=x"}, 415, "UNSUPPORTED_MEDIA_TYPE"),
+        (b'{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "' + b"a" * 64 + b'"}}}', {"content-type": "application/json"}, 400, "PERSISTED_QUERY_NOT_FOUND"),
+        (b'{"documentId": "sha256:' + b"b" * 64 + b'"}', {"content-type": "application/json"}, 400, "PERSISTED_QUERY_NOT_FOUND"),
+        (b'{"documentId": "not-a-hash"}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (b'{"extensions": {"persistedQuery": {"version": 2, "sha256Hash": "x"}}}', {"content-type": "application/json"}, 400, "PERSISTED_QUERY_NOT_SUPPORTED"),
+    ],
+)
+async def test_malformed_requests_get_a_json_4xx(client, content, headers, status, code):
+    response = await client.post("/graphql", content=content, headers=headers)
+    assert response.status_code == status, response.text
+    assert _code(response) == code
+
+
+async def test_get_cannot_run_queries(client):
+    response = await client.get("/graphql", params={"query": SERVER_INFO})
+    assert response.status_code == 405
+    assert _code(response) == "METHOD_NOT_ALLOWED"
+
+
+async def test_other_methods_are_refused(client):
+    response = await client.put("/graphql", json={"query": SERVER_INFO})
+    assert response.status_code == 405
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(client, settings):
+    big = json.dumps({"query": SERVER_INFO, "variables": {"pad": "x" * settings.max_body_bytes}})
+    response = await client.post("/graphql", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert _code(response) == "PAYLOAD_TOO_LARGE"
+
+
+async def test_an_oversized_streamed_body_without_length_is_refused(client, settings):
+    async def chunks():
+        for _ in range(settings.max_body_bytes // 1024 + 2):
+            yield b" " * 1024
+
+    response = await client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+async def test_a_bad_content_length_is_refused(app):
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": "/graphql", "headers": [
+            (b"content-type", b"application/json"), (b"content-length", b"abc")],
+        "query_string": b"", "http_version": "1.1", "scheme": "http", "server": ("t", 80),
+        "client": ("c", 1), "root_path": "",
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+
+
+async def test_the_depth_limit_holds(client, settings):
+    deep = "{ serverInfo " + "{ version " * 1 + "}" * 1 + " }"
+    assert "errors" not in await gql(client, deep)
+    nested = "query { " + "node(id: \"x\") { ... on AuditEvent { id } " * 0 + "}"
+    del nested
+    too_deep = "{ " + "a { " * (settings.max_depth + 1) + "b" + " }" * (settings.max_depth + 1) + " }"
+    body = await gql(client, too_deep)
+    assert body["data"] is None if "data" in body else True
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+
+
+async def test_the_alias_limit_holds(client, settings):
+    aliases = " ".join(f"a{n}: serverInfo {{ version }}" for n in range(settings.max_aliases + 1))
+    body = await gql(client, "{ " + aliases + " }")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "aliases" in body["errors"][0]["message"]
+    within = " ".join(f"a{n}: serverInfo {{ version }}" for n in range(settings.max_aliases))
+    assert "errors" not in await gql(client, "{ " + within + " }")
+
+
+async def test_the_token_limit_holds(client, settings):
+    fields = " ".join(["version"] * settings.max_tokens)
+    body = await gql(client, "{ serverInfo { " + fields + " } }")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert "token" in body["errors"][0]["message"].lower()
+
+
+async def test_a_syntax_error_is_a_parse_failure(client):
+    body = await gql(client, "{ serverInfo { ")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+
+
+async def test_an_unknown_field_is_a_validation_failure_with_suggestions_in_dev(client):
+    body = await gql(client, "{ serverInf { version } }")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Did you mean" in body["errors"][0]["message"]
+
+
+async def test_bad_variables_are_bad_user_input(client):
+    body = await gql(
+        client, "query ($first: Int) { auditEvents(first: $first) { pageInfo { hasNextPage } } }",
+        {"first": "ten"},
+    )
+    assert body["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED")
+    assert "data" not in body or body["data"] is None
+
+
+async def test_errors_of_a_signed_out_caller_are_typed_and_translated(client):
+    query = "{ auditEvents { pageInfo { hasNextPage } } }"
+    english = await gql(client, query, headers={"accept-language": "en"})
+    chinese = await gql(client, query, headers={"accept-language": "zh-CN,zh;q=0.9"})
+    assert english["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert english["errors"][0]["message"] == "Sign-in is required."
+    assert chinese["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert chinese["errors"][0]["message"] == "需要登录。"
+
+
+async def test_the_request_id_is_echoed_or_made(client):
+    given = await client.get("/healthz", headers={"x-request-id": "abc-12345678"})
+    assert given.headers["x-request-id"] == "abc-12345678"
+    injected = await client.get("/healthz", headers={"x-request-id": "bad id\nwith newline"})
+    assert injected.headers["x-request-id"] != "bad id\nwith newline"
+    assert len(injected.headers["x-request-id"]) == 32
+
+
+async def test_health_readiness_and_metrics(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+    await gql(client, "query ServerClock { serverInfo { time } }")
+    metrics = (await client.get("/metrics")).text
+    assert 'tph_graphql_operations_total{operation="ServerClock",outcome="ok",type="query"}' in metrics
+    assert "tph_graphql_operation_seconds_bucket" in metrics
+
+
+async def test_readiness_fails_when_redis_is_gone(client, monkeypatch):
+    from backend import app as app_module
+
+    class Down:
+        async def ping(self):
+            raise ConnectionError("redis down")
+
+    monkeypatch.setattr(app_module, "get_redis", lambda: Down())
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["redis"].startswith("error")
+    assert ready.json()["checks"]["database"] == "ok"
+
+
+async def test_graphiql_is_served_in_dev(client):
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+async def test_production_hides_the_schema(production_settings):
+    import httpx
+
+    app = create_app(production_settings, manage_resources=False)
+    app_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    async with app_client as http:
+        page = await http.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 404
+        # Only trusted documents: an ad-hoc query is refused before parsing.
+        refused = await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+        assert refused.status_code == 400
+        assert _code(refused) == "PERSISTED_QUERY_REQUIRED"
+
+
+async def test_internal_errors_are_masked(client, monkeypatch):
+    from backend.api import server_info
+
+    def broken() -> str:
+        raise RuntimeError("secret detail: password=hunter2")
+
+    monkeypatch.setattr(server_info, "_version", broken)
+    response = await client.post(
+        "/graphql", json={"query": SERVER_INFO}, headers={"accept-language": "en"}
+    )
+    assert response.status_code == 200
+    error = response.json()["errors"][0]
+    assert error["message"] == "Internal server error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert "hunter2" not in response.text
