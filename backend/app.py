@@ -71,7 +71,10 @@ class RequestContextMiddleware:
                     "%s %s",
                     scope.get("method"),
                     route,
-                    extra={"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                    extra={
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
                 )
             reset_request_id(token)
 
@@ -97,7 +100,9 @@ class BodyLimitMiddleware:
             try:
                 too_large = int(declared) > self.max_bytes
             except ValueError:
-                await error_response(400, "Bad Content-Length.", "BAD_REQUEST")(scope, receive, send)
+                await error_response(400, "Bad Content-Length.", "BAD_REQUEST")(
+                    scope, receive, send
+                )
                 return
             if too_large:
                 await self._refuse(scope, receive, send)

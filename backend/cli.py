@@ -34,7 +34,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             applied = await db.migrate(get_settings())
         finally:
             await db.close_db()
-        print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+        print(
+            f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
+        )
         return 0
 
     return _run(go())
@@ -104,7 +106,10 @@ def cmd_build_manifest(args: argparse.Namespace) -> int:
     if args.check:
         current = MANIFEST_PATH.read_text(encoding="utf-8") if MANIFEST_PATH.exists() else ""
         if current != manifest:
-            print("mobile_contract/manifest.json is stale: run `tanpuhui build-manifest`", file=sys.stderr)
+            print(
+                "mobile_contract/manifest.json is stale: run `tanpuhui build-manifest`",
+                file=sys.stderr,
+            )
             return 1
         print("mobile_contract/manifest.json is current")
         return 0

@@ -57,8 +57,10 @@ def _jwt_keys(raw: str | None) -> dict[str, str]:
         keys = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise SettingsError("TPH_JWT_KEYS must be a JSON object {kid: secret}") from exc
-    if not isinstance(keys, dict) or not keys or not all(
-        isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()
+    if (
+        not isinstance(keys, dict)
+        or not keys
+        or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items())
     ):
         raise SettingsError("TPH_JWT_KEYS must be a non-empty JSON object {kid: secret}")
     return keys
@@ -113,7 +115,9 @@ class Settings:
         if self.is_sqlite:
             problems.append("DATABASE_URL must name PostgreSQL, not the embedded SQLite file")
         if not self.redis_url:
-            problems.append("REDIS_URL must be set (the in-process stand-in is single-process only)")
+            problems.append(
+                "REDIS_URL must be set (the in-process stand-in is single-process only)"
+            )
         if DEV_JWT_KEY in self.jwt_keys.values() or "dev" in self.jwt_keys:
             problems.append("TPH_JWT_KEYS must hold real keys, not the development key")
         if any(len(v) < 32 for v in self.jwt_keys.values()):

@@ -105,7 +105,9 @@ async def settings() -> AsyncIterator[Settings]:
         try:
             await redis.ping()
         except Exception as exc:
-            pytest.exit(f"Redis lane cannot run: {REDIS_TEST_URL} unreachable ({exc})", returncode=3)
+            pytest.exit(
+                f"Redis lane cannot run: {REDIS_TEST_URL} unreachable ({exc})", returncode=3
+            )
         yield lane_settings
     finally:
         await close_redis()
@@ -116,9 +118,7 @@ async def settings() -> AsyncIterator[Settings]:
 
 
 def _table_names() -> list[str]:
-    return sorted(
-        model._meta.db_table for app in Tortoise.apps.values() for model in app.values()
-    )
+    return sorted(model._meta.db_table for app in Tortoise.apps.values() for model in app.values())
 
 
 @pytest.fixture(autouse=True)
@@ -130,9 +130,7 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
     tables = _table_names()
     if db.is_postgres():
-        await db.conn().execute_script(
-            f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
-        )
+        await db.conn().execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     else:
         for table in tables:
             await db.conn().execute_script(f"DELETE FROM {table}")
@@ -229,10 +227,18 @@ class LiveServer:
         self.log = tempfile.NamedTemporaryFile(prefix="tph-live-", suffix=".log", delete=False)
 
     def start(self, timeout: float = 20.0) -> None:
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "backend.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "backend.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
             ],
             cwd=ROOT,
             env=self.env,
@@ -322,7 +328,10 @@ def execute(settings: Settings) -> Any:
     schema = build_schema(settings)
 
     async def run(
-        query: str, variables: dict[str, Any] | None = None, *, actor: Any = None,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        actor: Any = None,
         language: str = "en",
     ) -> Any:
         return await schema.execute(

@@ -26,7 +26,9 @@ class Edge(Generic[NodeT]):
     node: NodeT
 
 
-@strawberry.type(description="A page of a list, with opaque keyset cursors; `first` is at most 100.")
+@strawberry.type(
+    description="A page of a list, with opaque keyset cursors; `first` is at most 100."
+)
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]]
     page_info: PageInfo

@@ -67,7 +67,9 @@ def declared_breaking_changes(text: str) -> set[str]:
     return declared
 
 
-def undeclared_breaking_changes(baseline_sdl: str, current_sdl: str, declared_text: str) -> list[str]:
+def undeclared_breaking_changes(
+    baseline_sdl: str, current_sdl: str, declared_text: str
+) -> list[str]:
     declared = declared_breaking_changes(declared_text)
     return [c for c in breaking_changes(baseline_sdl, current_sdl) if c not in declared]
 
@@ -118,7 +120,8 @@ def contract_documents(contract_dir: Path = CONTRACT_DIR) -> list[ContractDocume
         parsed = parse(path.read_text(encoding="utf-8"))
         operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
         others = [
-            d for d in parsed.definitions
+            d
+            for d in parsed.definitions
             if not isinstance(d, OperationDefinitionNode | FragmentDefinitionNode)
         ]
         if len(operations) != 1 or operations[0].name is None or others:
@@ -181,4 +184,3 @@ def check_contract(schema: object) -> list[str]:
     if not MANIFEST_PATH.exists() or MANIFEST_PATH.read_text(encoding="utf-8") != build_manifest():
         problems.append("mobile_contract/manifest.json is stale: run `tanpuhui build-manifest`")
     return problems
-

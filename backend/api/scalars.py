@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -39,7 +40,7 @@ def _serialize_int64(value: int) -> str:
 Int64 = NewType("Int64", int)
 
 # Given to StrawberryConfig.scalar_map by the schema.
-SCALAR_MAP = {
+SCALAR_MAP: dict[object, ScalarDefinition] = {
     Int64: strawberry.scalar(
         name="Int64",
         description=(

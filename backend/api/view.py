@@ -155,7 +155,9 @@ class GraphQLView(GraphQL[Context, None]):
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise RequestRefused(400, "The body is not valid JSON.") from exc
         if isinstance(data, list):
-            raise RequestRefused(400, "Batched requests are not supported.", "BATCHING_NOT_SUPPORTED")
+            raise RequestRefused(
+                400, "Batched requests are not supported.", "BATCHING_NOT_SUPPORTED"
+            )
         if not isinstance(data, dict):
             raise RequestRefused(400, "The body must be a JSON object.")
         variables = data.get("variables")

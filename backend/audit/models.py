@@ -1,5 +1,7 @@
 """The audit log (监督): every state change, who made it, when, and on what object."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -16,7 +18,7 @@ class AuditEvent(Model):
     action = fields.CharField(max_length=80)
     object_type = fields.CharField(max_length=40)
     object_id = fields.CharField(max_length=64)
-    details = fields.JSONField(default=dict)
+    details: Any = fields.JSONField(default=dict)
     request_id = fields.CharField(max_length=64, null=True)
 
     class Meta:

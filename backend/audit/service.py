@@ -79,12 +79,11 @@ async def list_events(
     )
 
 
-async def events_by_public_ids(
-    *, actor: Actor, public_ids: list[str]
-) -> list[AuditEvent | None]:
+async def events_by_public_ids(*, actor: Actor, public_ids: list[str]) -> list[AuditEvent | None]:
     """The events in the order asked; None for ids that are unknown or not visible to `actor`."""
     if actor.kind != "authority":
         return [None] * len(public_ids)
-    wanted = [pid for pid in (parse_public_id(p) for p in public_ids) if pid is not None]
+    parsed = [parse_public_id(p) for p in public_ids]
+    wanted = [pid for pid in parsed if pid is not None]
     rows = {row.public_id: row for row in await AuditEvent.filter(public_id__in=wanted)}
-    return [rows.get(parse_public_id(p)) if parse_public_id(p) else None for p in public_ids]
+    return [rows.get(pid) if pid is not None else None for pid in parsed]

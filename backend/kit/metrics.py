@@ -9,7 +9,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
-    "tph_http_requests_total", "HTTP requests by route and status", ["route", "status"],
+    "tph_http_requests_total",
+    "HTTP requests by route and status",
+    ["route", "status"],
     registry=REGISTRY,
 )
 GRAPHQL_OPERATIONS = Counter(
@@ -26,7 +28,9 @@ GRAPHQL_DURATION = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 JOB_RUNS = Counter(
-    "tph_job_runs_total", "Periodic job runs by job and outcome", ["job", "outcome"],
+    "tph_job_runs_total",
+    "Periodic job runs by job and outcome",
+    ["job", "outcome"],
     registry=REGISTRY,
 )
 

@@ -1,5 +1,7 @@
 """Tables of the kit itself: idempotency keys."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -16,7 +18,7 @@ class IdempotencyKey(Model):
     key = fields.CharField(max_length=128)
     operation = fields.CharField(max_length=80)
     request_hash = fields.CharField(max_length=64)
-    response = fields.JSONField(null=True)
+    response: Any = fields.JSONField(null=True)
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(db_index=True)
 

@@ -113,9 +113,7 @@ async def keyset_page(
     rows = await queryset.order_by(f"{direction}{key}", f"{direction}{tiebreak}").limit(limit + 1)
     has_next = len(rows) > limit
     rows = rows[:limit]
-    cursors = [
-        encode_cursor(scope, (getattr(row, key), getattr(row, tiebreak))) for row in rows
-    ]
+    cursors = [encode_cursor(scope, (getattr(row, key), getattr(row, tiebreak))) for row in rows]
     return Page(
         items=rows, cursors=cursors, has_next_page=has_next, has_previous_page=after is not None
     )

@@ -12,7 +12,9 @@ SERVER_INFO = "{ serverInfo { version businessTimeZone } }"
 
 async def test_a_plain_query_works(client):
     body = await gql(client, SERVER_INFO)
-    assert body == {"data": {"serverInfo": {"version": "0.1.0", "businessTimeZone": "Asia/Shanghai"}}}
+    assert body == {
+        "data": {"serverInfo": {"version": "0.1.0", "businessTimeZone": "Asia/Shanghai"}}
+    }
 
 
 def _code(response) -> str:
@@ -30,19 +32,71 @@ def _code(response) -> str:
         (b"null", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
         (b'{"query": 42}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
         (b'{"query": ["{ a }"]}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
-        (b'{"query": "{ serverInfo { version } }", "variables": []}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
-        (b'{"query": "{ serverInfo { version } }", "variables": "x"}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
-        (b'{"query": "{ serverInfo { version } }", "operationName": 5}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
-        (b'{"query": "{ serverInfo { version } }", "extensions": 1}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
+        (
+            b'{"query": "{ serverInfo { version } }", "variables": []}',
+            {"content-type": "application/json"},
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            b'{"query": "{ serverInfo { version } }", "variables": "x"}',
+            {"content-type": "application/json"},
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            b'{"query": "{ serverInfo { version } }", "operationName": 5}',
+            {"content-type": "application/json"},
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            b'{"query": "{ serverInfo { version } }", "extensions": 1}',
+            {"content-type": "application/json"},
+            400,
+            "BAD_REQUEST",
+        ),
         (b"{}", {"content-type": "application/json"}, 400, "BAD_REQUEST"),
         (b'{"query": ""}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
-        (b'[{"query": "{ serverInfo { version } }"}]', {"content-type": "application/json"}, 400, "BATCHING_NOT_SUPPORTED"),
-        (b'{"query": "{ serverInfo { version } }"}', {"content-type": "text/plain"}, 415, "UNSUPPORTED_MEDIA_TYPE"),
-        (b"--x\r\n", {"content-type": "multipart/form-data; boundary=x"}, 415, "UNSUPPORTED_MEDIA_TYPE"),
-        (b'{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "' + b"a" * 64 + b'"}}}', {"content-type": "application/json"}, 400, "PERSISTED_QUERY_NOT_FOUND"),
-        (b'{"documentId": "sha256:' + b"b" * 64 + b'"}', {"content-type": "application/json"}, 400, "PERSISTED_QUERY_NOT_FOUND"),
+        (
+            b'[{"query": "{ serverInfo { version } }"}]',
+            {"content-type": "application/json"},
+            400,
+            "BATCHING_NOT_SUPPORTED",
+        ),
+        (
+            b'{"query": "{ serverInfo { version } }"}',
+            {"content-type": "text/plain"},
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            b"--x\r\n",
+            {"content-type": "multipart/form-data; boundary=x"},
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            b'{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "'
+            + b"a" * 64
+            + b'"}}}',
+            {"content-type": "application/json"},
+            400,
+            "PERSISTED_QUERY_NOT_FOUND",
+        ),
+        (
+            b'{"documentId": "sha256:' + b"b" * 64 + b'"}',
+            {"content-type": "application/json"},
+            400,
+            "PERSISTED_QUERY_NOT_FOUND",
+        ),
         (b'{"documentId": "not-a-hash"}', {"content-type": "application/json"}, 400, "BAD_REQUEST"),
-        (b'{"extensions": {"persistedQuery": {"version": 2, "sha256Hash": "x"}}}', {"content-type": "application/json"}, 400, "PERSISTED_QUERY_NOT_SUPPORTED"),
+        (
+            b'{"extensions": {"persistedQuery": {"version": 2, "sha256Hash": "x"}}}',
+            {"content-type": "application/json"},
+            400,
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+        ),
     ],
 )
 async def test_malformed_requests_get_a_json_4xx(client, content, headers, status, code):
@@ -64,7 +118,9 @@ async def test_other_methods_are_refused(client):
 
 async def test_an_oversized_body_is_refused_before_it_is_read(client, settings):
     big = json.dumps({"query": SERVER_INFO, "variables": {"pad": "x" * settings.max_body_bytes}})
-    response = await client.post("/graphql", content=big, headers={"content-type": "application/json"})
+    response = await client.post(
+        "/graphql", content=big, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert _code(response) == "PAYLOAD_TOO_LARGE"
 
@@ -90,10 +146,16 @@ async def test_a_bad_content_length_is_refused(app):
         sent.append(message)
 
     scope = {
-        "type": "http", "method": "POST", "path": "/graphql", "headers": [
-            (b"content-type", b"application/json"), (b"content-length", b"abc")],
-        "query_string": b"", "http_version": "1.1", "scheme": "http", "server": ("t", 80),
-        "client": ("c", 1), "root_path": "",
+        "type": "http",
+        "method": "POST",
+        "path": "/graphql",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"abc")],
+        "query_string": b"",
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("t", 80),
+        "client": ("c", 1),
+        "root_path": "",
     }
     await app(scope, receive, send)
     assert sent[0]["status"] == 400
@@ -102,9 +164,11 @@ async def test_a_bad_content_length_is_refused(app):
 async def test_the_depth_limit_holds(client, settings):
     deep = "{ serverInfo " + "{ version " * 1 + "}" * 1 + " }"
     assert "errors" not in await gql(client, deep)
-    nested = "query { " + "node(id: \"x\") { ... on AuditEvent { id } " * 0 + "}"
+    nested = "query { " + 'node(id: "x") { ... on AuditEvent { id } ' * 0 + "}"
     del nested
-    too_deep = "{ " + "a { " * (settings.max_depth + 1) + "b" + " }" * (settings.max_depth + 1) + " }"
+    too_deep = (
+        "{ " + "a { " * (settings.max_depth + 1) + "b" + " }" * (settings.max_depth + 1) + " }"
+    )
     body = await gql(client, too_deep)
     assert body["data"] is None if "data" in body else True
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
@@ -140,10 +204,14 @@ async def test_an_unknown_field_is_a_validation_failure_with_suggestions_in_dev(
 
 async def test_bad_variables_are_bad_user_input(client):
     body = await gql(
-        client, "query ($first: Int) { auditEvents(first: $first) { pageInfo { hasNextPage } } }",
+        client,
+        "query ($first: Int) { auditEvents(first: $first) { pageInfo { hasNextPage } } }",
         {"first": "ten"},
     )
-    assert body["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED")
+    assert body["errors"][0]["extensions"]["code"] in (
+        "BAD_USER_INPUT",
+        "GRAPHQL_VALIDATION_FAILED",
+    )
     assert "data" not in body or body["data"] is None
 
 
@@ -172,7 +240,9 @@ async def test_health_readiness_and_metrics(client):
     assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
     await gql(client, "query ServerClock { serverInfo { time } }")
     metrics = (await client.get("/metrics")).text
-    assert 'tph_graphql_operations_total{operation="ServerClock",outcome="ok",type="query"}' in metrics
+    assert (
+        'tph_graphql_operations_total{operation="ServerClock",outcome="ok",type="query"}' in metrics
+    )
     assert "tph_graphql_operation_seconds_bucket" in metrics
 
 

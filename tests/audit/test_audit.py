@@ -30,7 +30,9 @@ async def add_events(count: int, *, at: datetime | None = None, object_id: str =
         async with db.transaction():
             for n in range(count):
                 await service.record(
-                    actor=AUTHORITY, action="platform.suspended", object_type="platform",
+                    actor=AUTHORITY,
+                    action="platform.suspended",
+                    object_type="platform",
                     object_id=f"{object_id}-{n}" if object_id == "obj" else object_id,
                     details={"n": n},
                 )
@@ -39,13 +41,17 @@ async def add_events(count: int, *, at: datetime | None = None, object_id: str =
 async def test_an_event_commits_with_its_change_and_rolls_back_with_it(settings):
     with pytest.raises(RuntimeError):
         async with db.transaction():
-            await service.record(actor=AUTHORITY, action="x.changed", object_type="x", object_id="1")
+            await service.record(
+                actor=AUTHORITY, action="x.changed", object_type="x", object_id="1"
+            )
             raise RuntimeError("the change failed")
     assert await AuditEvent.all().count() == 0
     await add_events(1)
     event = await AuditEvent.get()
     assert (event.actor_kind, event.actor_id, event.action) == (
-        "authority", AUTHORITY.id, "platform.suspended",
+        "authority",
+        AUTHORITY.id,
+        "platform.suspended",
     )
 
 
@@ -57,7 +63,9 @@ async def test_events_are_only_recorded_inside_a_transaction(settings):
 async def test_action_names_are_checked(settings):
     with pytest.raises(ValueError):
         async with db.transaction():
-            await service.record(actor=AUTHORITY, action="DROP TABLE", object_type="x", object_id="1")
+            await service.record(
+                actor=AUTHORITY, action="DROP TABLE", object_type="x", object_id="1"
+            )
 
 
 @pytest.mark.postgres_only
@@ -105,7 +113,11 @@ async def test_newest_events_come_first(settings, execute):
     for n in range(3):
         await add_events(1, at=base + timedelta(minutes=n), object_id=f"t{n}")
     result = await execute(LIST, {"first": 10}, actor=AUTHORITY)
-    assert [e["node"]["objectId"] for e in result.data["auditEvents"]["edges"]] == ["t2", "t1", "t0"]
+    assert [e["node"]["objectId"] for e in result.data["auditEvents"]["edges"]] == [
+        "t2",
+        "t1",
+        "t0",
+    ]
 
 
 @pytest.mark.parametrize("first", [0, -1, 101])
@@ -118,9 +130,15 @@ async def test_page_size_is_between_1_and_100(settings, first):
 
 @pytest.mark.parametrize(
     "cursor",
-    ["not-base64!!", "bm90IGpzb24", to_base64("x", "y"), "W10", "x" * 600,
-     # a well-formed cursor of another list
-     "WyJvdGhlcl9saXN0IixbWyJkIiwiMjAyNi0wNi0wMVQwMDowMDowMCswMDowMCJdLFsicyIsImEiXV1d"],
+    [
+        "not-base64!!",
+        "bm90IGpzb24",
+        to_base64("x", "y"),
+        "W10",
+        "x" * 600,
+        # a well-formed cursor of another list
+        "WyJvdGhlcl9saXN0IixbWyJkIiwiMjAyNi0wNi0wMVQwMDowMDowMCswMDowMCJdLFsicyIsImEiXV1d",
+    ],
 )
 async def test_a_tampered_cursor_is_bad_user_input(settings, execute, cursor):
     await add_events(2)
@@ -166,11 +184,18 @@ async def test_global_ids_hide_row_numbers(settings, execute):
 
 @pytest.mark.parametrize(
     "bad_id",
-    ["", "garbage", to_base64("AuditEvent", "1"), to_base64("Query", "00000000-0000-4000-8000-000000000001"),
-     to_base64("NoSuchType", "00000000-0000-4000-8000-000000000001"),
-     to_base64("AuditEvent", "00000000-0000-4000-8000-000000000001")],
+    [
+        "",
+        "garbage",
+        to_base64("AuditEvent", "1"),
+        to_base64("Query", "00000000-0000-4000-8000-000000000001"),
+        to_base64("NoSuchType", "00000000-0000-4000-8000-000000000001"),
+        to_base64("AuditEvent", "00000000-0000-4000-8000-000000000001"),
+    ],
 )
 async def test_bad_or_unknown_node_ids_are_null_not_errors(settings, execute, bad_id):
-    result = await execute("query ($id: ID!) { node(id: $id) { id } }", {"id": bad_id}, actor=AUTHORITY)
+    result = await execute(
+        "query ($id: ID!) { node(id: $id) { id } }", {"id": bad_id}, actor=AUTHORITY
+    )
     assert result.errors is None
     assert result.data == {"node": None}

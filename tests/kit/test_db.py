@@ -35,7 +35,11 @@ async def test_a_failure_inside_a_transaction_leaves_nothing(settings):
             await db.execute(
                 "INSERT INTO idempotency_key (owner, key, operation, request_hash, created_at,"
                 " expires_at) VALUES ($1, $2, $3, $4, $5, $5)",
-                "o", "k-12345678", "op", "h", datetime(2026, 1, 1, tzinfo=UTC),
+                "o",
+                "k-12345678",
+                "op",
+                "h",
+                datetime(2026, 1, 1, tzinfo=UTC),
             )
             raise RuntimeError("boom")
     assert await db.fetch("SELECT id FROM idempotency_key") == []
@@ -48,7 +52,11 @@ async def test_inner_commands_join_the_callers_transaction(settings):
             await db.execute(
                 "INSERT INTO idempotency_key (owner, key, operation, request_hash, created_at,"
                 " expires_at) VALUES ($1, $2, $3, $4, $5, $5)",
-                "o", "inner-123", "op", "h", datetime(2026, 1, 1, tzinfo=UTC),
+                "o",
+                "inner-123",
+                "op",
+                "h",
+                datetime(2026, 1, 1, tzinfo=UTC),
             )
 
     with pytest.raises(RuntimeError):

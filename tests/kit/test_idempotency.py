@@ -21,8 +21,13 @@ class Counter:
 async def once(owner: str, key: str, request: dict, counter: Counter, *, fail: bool = False):
     async with db.transaction():
         result = await idempotency.run_once(
-            owner=owner, key=key, operation="test.op", request=request,
-            work=counter.work, dump=lambda r: r, load=lambda r: r,
+            owner=owner,
+            key=key,
+            operation="test.op",
+            request=request,
+            work=counter.work,
+            dump=lambda r: r,
+            load=lambda r: r,
         )
         if fail:
             raise RuntimeError("the rest of the command failed")
@@ -72,8 +77,13 @@ async def test_malformed_keys_are_refused_before_anything_is_written(settings, b
 async def test_keys_are_claimed_only_inside_the_works_transaction(settings):
     with pytest.raises(RuntimeError, match="inside"):
         await idempotency.run_once(
-            owner="o", key="key-00000001", operation="op", request={},
-            work=Counter().work, dump=lambda r: r, load=lambda r: r,
+            owner="o",
+            key="key-00000001",
+            operation="op",
+            request={},
+            work=Counter().work,
+            dump=lambda r: r,
+            load=lambda r: r,
         )
 
 
@@ -92,8 +102,13 @@ async def test_two_concurrent_requests_with_one_key_run_once(settings):
     async def request() -> dict:
         async with db.transaction():
             return await idempotency.run_once(
-                owner="citizen:1", key="key-concurrent", operation="op", request={"a": 1},
-                work=slow_work, dump=lambda r: r, load=lambda r: r,
+                owner="citizen:1",
+                key="key-concurrent",
+                operation="op",
+                request={"a": 1},
+                work=slow_work,
+                dump=lambda r: r,
+                load=lambda r: r,
             )
 
     first = asyncio.create_task(request())

@@ -22,7 +22,9 @@ def test_phone_numbers_are_masked():
 def test_log_lines_are_json_with_the_request_id_and_masked_numbers():
     token = set_request_id("req-12345678")
     try:
-        record = logging.LogRecord("t", logging.INFO, __file__, 1, "login %s", ("13912345678",), None)
+        record = logging.LogRecord(
+            "t", logging.INFO, __file__, 1, "login %s", ("13912345678",), None
+        )
         line = json.loads(JsonFormatter().format(record))
     finally:
         reset_request_id(token)
