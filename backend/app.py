@@ -30,10 +30,9 @@ from backend.kit.logging import (
 )
 from backend.kit.metrics import HTTP_REQUESTS, REGISTRY
 from backend.kit.redis import close_redis, get_redis, init_redis
-from backend.settings import ROOT, Settings, get_settings
+from backend.settings import Settings, SettingsError, get_settings
 
 log = logging.getLogger("backend.access")
-MANIFEST_PATH = ROOT / "mobile_contract" / "manifest.json"
 
 
 class RequestContextMiddleware:
@@ -193,10 +192,15 @@ def create_app(
     """The ASGI app. `manage_resources=False` leaves the database and Redis to the caller (tests)."""
     settings = settings or get_settings()
     settings.check_production()
+    if documents is None:
+        documents = TrustedDocuments.from_manifest(settings.manifest_path)
+        if settings.is_production and not len(documents):
+            # Every end-user request would be refused: fail at start, not at the first request.
+            raise SettingsError(
+                f"no trusted documents at {settings.manifest_path} (TPH_MANIFEST_PATH)"
+            )
     view = GraphQLView(
-        schema=schema or build_schema(settings),
-        settings=settings,
-        documents=documents or TrustedDocuments.from_manifest(MANIFEST_PATH),
+        schema=schema or build_schema(settings), settings=settings, documents=documents
     )
 
     @contextlib.asynccontextmanager

@@ -94,6 +94,8 @@ class Settings:
     run_jobs_in_process: bool = True
     jobs_interval_seconds: int = 60
     idempotency_retention_hours: int = 48
+    # The trusted documents' manifest; an installed (non-editable) package names it explicitly.
+    manifest_path: Path = ROOT / "mobile_contract" / "manifest.json"
     log_level: str = "INFO"
     log_json: bool = True
     # Named crash points for crash tests (honoured only when env == "test").
@@ -168,6 +170,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         run_jobs_in_process=_bool(env, "TPH_RUN_JOBS_IN_PROCESS", not production),
         jobs_interval_seconds=_int(env, "TPH_JOBS_INTERVAL_SECONDS", 60, minimum=1),
         idempotency_retention_hours=_int(env, "TPH_IDEMPOTENCY_RETENTION_HOURS", 48, minimum=24),
+        manifest_path=Path(
+            env.get("TPH_MANIFEST_PATH") or ROOT / "mobile_contract" / "manifest.json"
+        ),
         log_level=env.get("TPH_LOG_LEVEL", "INFO").upper(),
         log_json=_bool(env, "TPH_LOG_JSON", True),
         crash_at=frozenset(p.strip() for p in env.get("TPH_CRASH_AT", "").split(",") if p.strip()),

@@ -6,15 +6,17 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 
 from backend.kit.metrics import GRAPHQL_DURATION, GRAPHQL_OPERATIONS, operation_label
 from backend.settings import Settings
@@ -41,14 +43,20 @@ class OperationMetrics(SchemaExtension):
 
 
 def schema_extensions(settings: Settings) -> list[Any]:
+    # The limit rules are made once: the validation cache keys on the rule classes, and
+    # QueryDepthLimiter/MaxAliasesLimiter would make new classes for every request (a cache miss
+    # on every request, measured in bench/RESULTS.md).
+    limit_rules: list[type[ASTValidationRule]] = [
+        depth_limit_rule(settings.max_depth, None, None),
+        alias_limit_rule(settings.max_aliases),
+    ]
     # Classes or factories, so each request gets fresh extension instances.
     extensions: list[Any] = [
         OperationMetrics,
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(limit_rules),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 
@@ -11,6 +12,7 @@ from backend.api.context import Info
 from backend.kit import clock
 
 
+@functools.cache
 def _version() -> str:
     try:
         return version("tanpuhui")

@@ -68,3 +68,12 @@ def test_bad_values_are_named(env):
 def test_crash_points_are_a_set_of_names():
     settings = load_settings({"TPH_ENV": "test", "TPH_CRASH_AT": "a.b, c.d,"})
     assert settings.crash_at == {"a.b", "c.d"}
+
+
+def test_production_refuses_to_start_without_its_trusted_documents(tmp_path):
+    from backend.app import create_app
+
+    settings = load_settings({**GOOD_PRODUCTION, "TPH_MANIFEST_PATH": str(tmp_path / "none.json")})
+    with pytest.raises(SettingsError, match="no trusted documents"):
+        create_app(settings, manage_resources=False)
+    assert create_app(load_settings(GOOD_PRODUCTION), manage_resources=False) is not None

@@ -1,0 +1,46 @@
+"""The raw limit: a bare Starlette endpoint that reads one row through an asyncpg pool.
+
+Served by uvicorn beside the real app in the same run, so the ratio of the two is the figure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+POOL: asyncpg.Pool | None = None
+
+
+async def row(request: Request) -> Response:
+    await request.body()
+    assert POOL is not None
+    async with POOL.acquire() as connection:
+        value = await connection.fetchval("SELECT now()")
+    body = json.dumps({"data": {"serverInfo": {"time": value.isoformat()}}})
+    return Response(body, media_type="application/json")
+
+
+async def hello(request: Request) -> Response:
+    await request.body()
+    return Response(b'{"data":{"serverInfo":{"version":"0.1.0"}}}', media_type="application/json")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette):
+    global POOL
+    POOL = await asyncpg.create_pool(os.environ["BENCH_PG_URL"], min_size=1, max_size=10)
+    yield
+    await POOL.close()
+
+
+app = Starlette(
+    routes=[Route("/row", row, methods=["POST"]), Route("/hello", hello, methods=["POST"])],
+    lifespan=lifespan,
+)
