@@ -13,19 +13,12 @@ import signal
 from backend.settings import get_settings
 
 log = logging.getLogger(__name__)
-_registered: set[str] = set()
 
 
 def crash_point(name: str) -> None:
-    _registered.add(name)
     settings = get_settings()
     if settings.env != "test" or name not in settings.crash_at:
         return
     log.warning("fault point %s reached: killing the process", name)
     logging.shutdown()
     os.kill(os.getpid(), signal.SIGKILL)
-
-
-def known_points() -> frozenset[str]:
-    """The points reached so far in this process (for test diagnostics)."""
-    return frozenset(_registered)

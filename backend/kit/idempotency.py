@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 
 from backend.kit import clock, db
 from backend.kit.errors import IdempotencyKeyReused, InvalidInput
+from backend.settings import get_settings
 
 T = TypeVar("T")
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,128}$")
-DEFAULT_RETENTION = timedelta(hours=48)
 
 
 def request_hash(operation: str, request: Mapping[str, Any]) -> str:
@@ -52,7 +52,7 @@ async def run_once(
     work: Callable[[], Awaitable[T]],
     dump: Callable[[T], Any],
     load: Callable[[Any], T],
-    retention: timedelta = DEFAULT_RETENTION,
+    retention: timedelta | None = None,
 ) -> T:
     """Run `work` once per (owner, key); a replay returns `load(stored answer)`.
 
@@ -63,6 +63,8 @@ async def run_once(
         raise RuntimeError("idempotency keys are claimed inside the work's transaction")
     check_key(key)
     digest = request_hash(operation, request)
+    if retention is None:
+        retention = timedelta(hours=get_settings().idempotency_retention_hours)
     now = clock.now()
     claimed = await db.fetch(
         "INSERT INTO idempotency_key (owner, key, operation, request_hash, created_at, expires_at)"

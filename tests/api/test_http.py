@@ -162,15 +162,11 @@ async def test_a_bad_content_length_is_refused(app):
 
 
 async def test_the_depth_limit_holds(client, settings):
-    deep = "{ serverInfo " + "{ version " * 1 + "}" * 1 + " }"
-    assert "errors" not in await gql(client, deep)
-    nested = "query { " + 'node(id: "x") { ... on AuditEvent { id } ' * 0 + "}"
-    del nested
     too_deep = (
         "{ " + "a { " * (settings.max_depth + 1) + "b" + " }" * (settings.max_depth + 1) + " }"
     )
     body = await gql(client, too_deep)
-    assert body["data"] is None if "data" in body else True
+    assert body.get("data") is None
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
 
