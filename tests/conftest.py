@@ -341,3 +341,19 @@ def execute(settings: Settings) -> Any:
         )
 
     return run
+
+
+async def assert_constant_queries(run: Any, sizes: tuple[int, ...] = (2, 20)) -> int:
+    """Fail when `await run(size)` sends more SQL statements for a larger page (an N+1).
+
+    Returns the statement count, the same for every size.
+    """
+    counts = []
+    for size in sizes:
+        with count_queries() as counter:
+            await run(size)
+        counts.append(counter.count)
+    assert len(set(counts)) == 1, (
+        f"statements grow with the page size: {dict(zip(sizes, counts, strict=True))}"
+    )
+    return counts[0]
