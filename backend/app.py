@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import jobs
+from backend.accounts.oauth import token_endpoint
 from backend.api.schema import build_schema
 from backend.api.trusted import TrustedDocuments
 from backend.api.view import GraphQLView, error_response
@@ -137,7 +138,7 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
-KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+KNOWN_PATHS = frozenset({"/graphql", "/oauth/token", "/healthz", "/readyz", "/metrics"})
 
 
 async def healthz(request: Request) -> Response:
@@ -228,6 +229,7 @@ def create_app(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Route("/oauth/token", token_endpoint, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -160,6 +160,25 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from backend.accounts.organisations import create_admin
+    from backend.kit.redis import init_redis
+
+    async def go() -> int:
+        await init_redis(get_settings())
+        try:
+            person, uri = await create_admin(phone=args.phone)
+        except Exception as exc:
+            print(f"cannot create the administrator: {exc}", file=sys.stderr)
+            return 1
+        print(f"administrator {person.public_id} can now log in with {args.phone}")
+        print("add this to their authenticator app (shown once):")
+        print(uri)
+        return 0
+
+    return _run(_with_db(go))
+
+
 def cmd_verify_ledger(args: argparse.Namespace) -> int:
     from backend import verify
 
@@ -215,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     run_due.add_argument("--job", action="append", help="run only this job (repeatable)")
     run_due.set_defaults(func=cmd_jobs_run_due)
     jobs_sub.add_parser("list", help="list the jobs").set_defaults(func=cmd_jobs_list)
+
+    admin = sub.add_parser(
+        "create-admin", help="make a person the authority's administrator (prints a TOTP secret)"
+    )
+    admin.add_argument("--phone", required=True, help="their mainland China mobile number")
+    admin.set_defaults(func=cmd_create_admin)
 
     sub.add_parser(
         "verify-ledger", help="reconcile stored balances with postings; exit 1 on any finding"

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = ROOT / "var" / "tanpuhui.sqlite3"
 # Signing key of development and tests only; production refuses to run with it.
 DEV_JWT_KEY = "tanpuhui-development-key-not-for-production-use-000000"
+DEV_PEPPER = "tanpuhui-development-pepper-not-for-production-use-0000"
 
 
 class SettingsError(ValueError):
@@ -81,6 +82,16 @@ class Settings:
     jwt_active_kid: str = "dev"
     jwt_issuer: str = "tanpuhui"
     jwt_audience: str = "tanpuhui-api"
+    # Access tokens live at most 15 minutes (RELIABILITY.md 16); refresh tokens rotate on use.
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    # Keyed hashing of login codes and phone numbers in rate-limit keys.
+    pepper: str = DEV_PEPPER
+    # SMS: "outbox" writes messages to var/sms-outbox.jsonl (dev); "http" posts to a gateway.
+    sms_backend: str = "outbox"
+    sms_outbox_path: Path = ROOT / "var" / "sms-outbox.jsonl"
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
     # GraphQL limits (RELIABILITY.md 11)
     max_body_bytes: int = 256 * 1024
     max_depth: int = 12
@@ -122,6 +133,10 @@ class Settings:
             )
         if DEV_JWT_KEY in self.jwt_keys.values() or "dev" in self.jwt_keys:
             problems.append("TPH_JWT_KEYS must hold real keys, not the development key")
+        if self.pepper == DEV_PEPPER or len(self.pepper) < 32:
+            problems.append("TPH_PEPPER must be a real secret of at least 32 characters")
+        if self.sms_backend != "http" or not self.sms_gateway_url:
+            problems.append("TPH_SMS_BACKEND=http and TPH_SMS_GATEWAY_URL are required")
         if any(len(v) < 32 for v in self.jwt_keys.values()):
             problems.append("TPH_JWT_KEYS secrets must be at least 32 characters")
         if not self.trusted_documents_only:
@@ -160,6 +175,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwt_active_kid=active,
         jwt_issuer=env.get("TPH_JWT_ISSUER", "tanpuhui"),
         jwt_audience=env.get("TPH_JWT_AUDIENCE", "tanpuhui-api"),
+        access_token_minutes=_int(env, "TPH_ACCESS_TOKEN_MINUTES", 15, minimum=1),
+        refresh_token_days=_int(env, "TPH_REFRESH_TOKEN_DAYS", 30, minimum=1),
+        pepper=env.get("TPH_PEPPER") or DEV_PEPPER,
+        sms_backend=env.get("TPH_SMS_BACKEND", "outbox"),
+        sms_outbox_path=Path(env.get("TPH_SMS_OUTBOX") or ROOT / "var" / "sms-outbox.jsonl"),
+        sms_gateway_url=env.get("TPH_SMS_GATEWAY_URL") or None,
+        sms_gateway_token=env.get("TPH_SMS_GATEWAY_TOKEN") or None,
         max_body_bytes=_int(env, "TPH_MAX_BODY_BYTES", 256 * 1024, minimum=1024),
         max_depth=_int(env, "TPH_MAX_DEPTH", 12, minimum=2),
         max_aliases=_int(env, "TPH_MAX_ALIASES", 30, minimum=1),
@@ -177,6 +199,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_json=_bool(env, "TPH_LOG_JSON", True),
         crash_at=frozenset(p.strip() for p in env.get("TPH_CRASH_AT", "").split(",") if p.strip()),
     )
+    if settings.access_token_minutes > 15:
+        raise SettingsError("TPH_ACCESS_TOKEN_MINUTES is at most 15")
+    if settings.sms_backend not in ("outbox", "http"):
+        raise SettingsError("TPH_SMS_BACKEND must be outbox or http")
     if settings.db_pool_min > settings.db_pool_max:
         raise SettingsError("TPH_DB_POOL_MIN must not exceed TPH_DB_POOL_MAX")
     settings.check_production()

@@ -132,8 +132,10 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if db.is_postgres():
         await db.conn().execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     else:
-        for table in tables:
-            await db.conn().execute_script(f"DELETE FROM {table}")
+        deletes = "".join(f"DELETE FROM {table};" for table in tables)
+        await db.conn().execute_script(
+            f"PRAGMA foreign_keys = OFF;{deletes}PRAGMA foreign_keys = ON;"
+        )
     await get_redis().flushdb()
 
 
@@ -357,3 +359,108 @@ async def assert_constant_queries(run: Any, sizes: tuple[int, ...] = (2, 20)) ->
         f"statements grow with the page size: {dict(zip(sizes, counts, strict=True))}"
     )
     return counts[0]
+
+
+class CapturingSms:
+    """Stands in for the SMS sender: keeps every message for the test to read."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+
+    async def send(self, *, phone: str, text: str) -> None:
+        self.messages.append((phone, text))
+
+    def last_code(self, phone: str) -> str:
+        import re
+
+        for number, text in reversed(self.messages):
+            if number == phone:
+                match = re.search(r"(\d{6})", text)
+                assert match, text
+                return match.group(1)
+        raise AssertionError(f"no SMS to {phone}")
+
+
+@pytest.fixture
+def sms() -> Iterator[CapturingSms]:
+    from backend.accounts import sms as sms_module
+
+    sender = CapturingSms()
+    sms_module.set_sender(sender)
+    try:
+        yield sender
+    finally:
+        sms_module.set_sender(None)
+
+
+LOG_IN = """
+mutation ($input: LogInInput!) {
+  logIn(input: $input) {
+    __typename
+    ... on SessionTokens { accessToken refreshToken accessTokenExpiresAt }
+    ... on Error { code message }
+  }
+}
+"""
+REQUEST_CODE = """
+mutation ($input: RequestLoginCodeInput!) {
+  requestLoginCode(input: $input) {
+    __typename
+    ... on LoginCodeSent { expiresAt resendAfterSeconds }
+    ... on RateLimitedError { retryAfterSeconds }
+    ... on Error { code message }
+  }
+}
+"""
+SELECT = """
+mutation ($input: SelectOrganisationInput!) {
+  selectOrganisation(input: $input) {
+    __typename
+    ... on SessionTokens { accessToken refreshToken actingFor }
+    ... on Error { code message }
+  }
+}
+"""
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+async def log_in(http: httpx.AsyncClient, sms: CapturingSms, phone: str) -> dict[str, Any]:
+    """Log a person in through the API; returns the SessionTokens."""
+    sent = await gql(http, REQUEST_CODE, {"input": {"phone": phone}})
+    assert sent["data"]["requestLoginCode"]["__typename"] == "LoginCodeSent", sent
+    code = sms.last_code(phone)
+    body = await gql(http, LOG_IN, {"input": {"phone": phone, "code": code}})
+    tokens = body["data"]["logIn"]
+    assert tokens["__typename"] == "SessionTokens", body
+    return tokens
+
+
+async def make_admin(http: httpx.AsyncClient, sms: CapturingSms, phone: str) -> dict[str, Any]:
+    """The authority's administrator, logged in and acting for the authority (TOTP passed)."""
+    import pyotp
+
+    from backend.accounts.organisations import create_admin
+
+    _, uri = await create_admin(phone=phone)
+    secret = pyotp.parse_uri(uri).secret
+    tokens = await log_in(http, sms, phone)
+    me = await gql(
+        http,
+        "{ me { memberships { organisation { id kind } } } }",
+        headers=bearer(tokens["accessToken"]),
+    )
+    authority = me["data"]["me"]["memberships"][0]["organisation"]["id"]
+    from backend.kit import clock
+
+    code = pyotp.TOTP(secret).at(clock.now())
+    selected = await gql(
+        http,
+        SELECT,
+        {"input": {"organisationId": authority, "totpCode": code}},
+        headers=bearer(tokens["accessToken"]),
+    )
+    assert selected["data"]["selectOrganisation"]["__typename"] == "SessionTokens", selected
+    return {**selected["data"]["selectOrganisation"], "secret": secret, "authorityId": authority}

@@ -59,7 +59,7 @@ def fresh_sqlite(tmp_path):
 def test_a_fresh_database_migrates_once_then_has_nothing_to_do(fresh_sqlite):
     first = tanpuhui("migrate", env=fresh_sqlite)
     assert first.returncode == 0, first.stderr
-    assert "applied 2 migration(s)" in first.stdout
+    assert "applied 3 migration(s)" in first.stdout
     again = tanpuhui("migrate", env=fresh_sqlite)
     assert again.returncode == 0 and "applied 0 migration(s)" in again.stdout
 

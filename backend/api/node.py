@@ -50,3 +50,17 @@ class NodeQuery:
     @strawberry.field(description="Any object by its global id; null when missing or not yours.")
     async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
         return await resolve_node(info, id)
+
+
+def public_id_of(value: str, type_name: str, *, field: str) -> str:
+    """The public UUID inside a global id of `type_name`; InvalidInput for anything else."""
+    from backend.kit.errors import InvalidInput
+
+    gid = decode_global_id(value)
+    if gid is None or gid.type_name != type_name:
+        raise InvalidInput(
+            field=field,
+            reason=f"not the id of a {type_name}",
+            reason_zh=f"不是有效的 {type_name} 标识",
+        )
+    return gid.node_id

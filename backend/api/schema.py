@@ -8,6 +8,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from backend.accounts import schema as accounts_schema
 from backend.api import server_info
 from backend.api.errors import (
     IdempotencyKeyReusedError,
@@ -22,7 +23,10 @@ from backend.audit import schema as audit_schema
 from backend.kit.errors import DEFAULT_LANGUAGE
 from backend.settings import Settings
 
-Query = merge_types("Query", (NodeQuery, server_info.Query, audit_schema.Query))
+Query = merge_types(
+    "Query", (NodeQuery, server_info.Query, accounts_schema.Query, audit_schema.Query)
+)
+Mutation = merge_types("Mutation", (accounts_schema.Mutation,))
 
 # Error types every mutation may return; listed so the SDL has them before any mutation uses them.
 KIT_ERROR_TYPES = [InvalidInputError, NotFoundError, IdempotencyKeyReusedError]
@@ -38,6 +42,7 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings) -> strawberry.Schema:
     return Schema(
         query=Query,
+        mutation=Mutation,
         types=KIT_ERROR_TYPES,
         extensions=schema_extensions(settings),
         config=StrawberryConfig(

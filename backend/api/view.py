@@ -16,16 +16,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.types.unset import UNSET
 
+from backend.accounts.authn import authenticate
 from backend.api.context import Context
 from backend.api.trusted import DocumentRefused, TrustedDocuments
 from backend.kit.actor import ANONYMOUS, Actor
-from backend.kit.errors import pick_language
+from backend.kit.errors import Unauthenticated, pick_language
 from backend.kit.logging import current_request_id
 from backend.settings import Settings
 
@@ -113,21 +116,36 @@ class GraphQLView(GraphQL[Context, None]):
             )
         await response(scope, receive, send)
 
-    async def authenticate(self, request: Request | WebSocket) -> Actor:
-        """Who is calling; accounts (issue 3) replace this with bearer-token verification."""
-        return ANONYMOUS
-
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
+        actor = ANONYMOUS
+        if isinstance(request, Request):
+            try:
+                actor = await authenticate(request.headers.get("authorization"), self.settings)
+            except Unauthenticated as refused:
+                language = pick_language(request.headers.get("accept-language"))
+                raise RequestRefused(401, refused.message(language), refused.code) from refused
         return Context(
             request=request,
             response=response,
             settings=self.settings,
             language=pick_language(request.headers.get("accept-language")),
             request_id=current_request_id(),
-            actor=await self.authenticate(request),
+            actor=actor,
         )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """graphql-transport-ws: the token comes in connection_init's payload."""
+        params = context.connection_params or {}
+        authorization = params.get("authorization") or params.get("Authorization")
+        if authorization is not None and not isinstance(authorization, str):
+            raise ConnectionRejectionError()
+        try:
+            context.actor = await authenticate(authorization, self.settings)
+        except Unauthenticated as refused:
+            raise ConnectionRejectionError() from refused
+        return UNSET
 
     def resolve_document(
         self, *, query: Any, extensions: Any, document_id_field: Any, actor: Actor

@@ -7,20 +7,27 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Actor:
-    """kind: anonymous | citizen | member | platform | authority | system.
+    """kind: anonymous | citizen | member | authority | verifier | platform | system.
 
     `id` is the public id of the acting person, platform or job; `organisation_id` the organisation a
-    member acts for; `roles` what that membership allows.
+    member acts for (its kind in `organisation_kind`); `roles` what that membership allows;
+    `session_id` the login session of a person's token.
     """
 
     kind: str
     id: str | None = None
     organisation_id: str | None = None
+    organisation_kind: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
+    session_id: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
         return self.kind == "anonymous"
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind in ("citizen", "member", "authority", "verifier")
 
     @property
     def is_end_user(self) -> bool:

@@ -29,6 +29,7 @@ APP_LABEL = "tanpuhui"
 MODEL_MODULES = [
     "backend.kit.models",
     "backend.audit.models",
+    "backend.accounts.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 

@@ -9,6 +9,9 @@ GOOD_PRODUCTION = {
     "DATABASE_URL": "postgres://app@db:5432/tanpuhui",
     "REDIS_URL": "redis://cache:6379/0",
     "TPH_JWT_KEYS": '{"2026-11": "a-real-secret-of-more-than-thirty-two-chars"}',
+    "TPH_PEPPER": "another-real-secret-of-more-than-32-chars",
+    "TPH_SMS_BACKEND": "http",
+    "TPH_SMS_GATEWAY_URL": "https://sms.example.invalid/send",
 }
 
 
@@ -39,6 +42,8 @@ def test_production_with_real_settings_starts_hardened():
         ({"TPH_TRUSTED_DOCUMENTS_ONLY": "0"}, "TPH_TRUSTED_DOCUMENTS_ONLY"),
         ({"TPH_INTROSPECTION": "1"}, "introspection"),
         ({"TPH_CRASH_AT": "x"}, "TPH_CRASH_AT"),
+        ({"TPH_PEPPER": ""}, "TPH_PEPPER"),
+        ({"TPH_SMS_BACKEND": "outbox"}, "TPH_SMS_BACKEND"),
     ],
 )
 def test_production_refuses_development_values(override, complaint):
@@ -58,6 +63,8 @@ def test_production_refuses_development_values(override, complaint):
         {"DATABASE_URL": "mysql://x"},
         {"TPH_DB_POOL_MIN": "5", "TPH_DB_POOL_MAX": "2"},
         {"TPH_IDEMPOTENCY_RETENTION_HOURS": "1"},
+        {"TPH_ACCESS_TOKEN_MINUTES": "60"},
+        {"TPH_SMS_BACKEND": "carrier-pigeon"},
     ],
 )
 def test_bad_values_are_named(env):

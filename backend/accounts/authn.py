@@ -1,0 +1,79 @@
+"""Who is calling: the bearer token of a request, verified and checked against current state.
+
+A person's token is refused once its session is revoked; a member's once the membership or the
+organisation is no longer active; a platform's once its credential is rotated or it is suspended.
+"""
+
+from __future__ import annotations
+
+from backend.accounts.models import Membership, MembershipStatus, OrganisationStatus
+from backend.accounts.platforms import check_platform_token
+from backend.accounts.sessions import is_session_active
+from backend.kit import jwt
+from backend.kit.actor import ANONYMOUS, Actor
+from backend.kit.errors import Unauthenticated
+from backend.settings import Settings
+
+_KIND_OF_ORGANISATION = {"AUTHORITY": "authority", "VERIFIER": "verifier"}
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+async def authenticate(authorization: str | None, settings: Settings) -> Actor:
+    token = bearer_token(authorization)
+    if token is None:
+        return ANONYMOUS
+    try:
+        claims = jwt.verify(token, typ=jwt.ACCESS_TOKEN_TYPE, settings=settings)
+    except jwt.TokenError as exc:
+        raise Unauthenticated(f"The access token is refused: {exc.reason}.") from exc
+    kind = claims.get("kind")
+    subject = claims["sub"]
+    if kind == "platform":
+        client_id = claims.get("client_id")
+        if not isinstance(client_id, str) or not await check_platform_token(
+            platform_id=subject, client_id=client_id
+        ):
+            raise Unauthenticated("The platform's credential or status no longer allows access.")
+        return Actor(
+            kind="platform", id=subject, organisation_id=subject, organisation_kind="DATA_PLATFORM"
+        )
+    if kind != "person":
+        raise Unauthenticated("The access token is refused: unknown subject kind.")
+    session_id = claims.get("sid")
+    if not isinstance(session_id, str) or not await is_session_active(session_id):
+        raise Unauthenticated("The session has ended; sign in again.")
+    organisation_id = claims.get("org")
+    if organisation_id is None:
+        return Actor(kind="citizen", id=subject, session_id=session_id)
+    organisation_kind = claims.get("okind")
+    actor_kind = _KIND_OF_ORGANISATION.get(str(organisation_kind), "member")
+    if actor_kind != "member" and "otp" not in (claims.get("amr") or []):
+        raise Unauthenticated("The access token is refused: a second factor is required.")
+    membership = (
+        await Membership.filter(
+            person__public_id=subject,
+            organisation__public_id=organisation_id,
+            status=MembershipStatus.ACTIVE,
+            organisation__status=OrganisationStatus.ACTIVE,
+        )
+        .first()
+        .values("role")
+    )
+    if membership is None:
+        raise Unauthenticated("The membership or organisation no longer allows access.")
+    return Actor(
+        kind=actor_kind,
+        id=subject,
+        organisation_id=organisation_id,
+        organisation_kind=str(organisation_kind),
+        roles=frozenset({membership["role"]}),
+        session_id=session_id,
+    )

@@ -1,0 +1,326 @@
+"""The authorisation matrix: every GraphQL operation x every role, through HTTP (RELIABILITY.md 13).
+
+Outcomes: "allowed" (no UNAUTHENTICATED or FORBIDDEN; typed domain errors are fine), "null" (the
+field is null: nothing visible), "unauthenticated", "forbidden", or a domain error code that the
+payload must carry. Every operation of the schema must have a row; later issues add theirs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pyotp
+import pytest
+
+from backend.api.schema import build_schema
+from backend.kit import clock
+from backend.settings import load_settings
+from tests.conftest import SELECT, bearer, gql, log_in, make_admin
+
+ROLES = (
+    "anonymous",
+    "citizen",
+    "other_citizen",
+    "business_member",
+    "merchant_cashier",
+    "other_merchant_member",
+    "platform",
+    "suspended_platform",
+    "verifier",
+    "authority",
+)
+PERSONS = {
+    "citizen",
+    "other_citizen",
+    "business_member",
+    "merchant_cashier",
+    "other_merchant_member",
+    "verifier",
+    "authority",
+}
+
+REGISTER = "mutation ($i: RegisterOrganisationInput!) { registerOrganisation(input: $i) { __typename ... on Organisation { id } } }"
+INVITE = "mutation ($i: InviteMemberInput!) { inviteMember(input: $i) { __typename ... on Membership { id } ... on Error { code } } }"
+ACCEPT = "mutation ($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { __typename ... on Error { code } } }"
+ISSUE = "mutation ($i: IssuePlatformCredentialInput!) { issuePlatformCredential(input: $i) { __typename ... on PlatformCredentialIssued { clientId clientSecret } } }"
+
+
+class World:
+    """Every role of the matrix, signed in."""
+
+    tokens: dict[str, str | None]
+    ids: dict[str, str]
+
+
+async def build_world(client, sms) -> World:
+    world = World()
+    world.ids = {}
+    admin = await make_admin(client, sms, "+8613600000001")
+    admin_headers = bearer(admin["accessToken"])
+
+    async def register(kind: str, name: str) -> str:
+        body = await gql(
+            client, REGISTER, {"i": {"kind": kind, "name": name}}, headers=admin_headers
+        )
+        return body["data"]["registerOrganisation"]["id"]
+
+    async def member(org: str, phone: str, role: str, totp: bool = False) -> str:
+        invited = await gql(
+            client,
+            INVITE,
+            {"i": {"organisationId": org, "phone": phone, "role": role}},
+            headers=admin_headers,
+        )
+        person = await log_in(client, sms, phone)
+        await gql(
+            client,
+            ACCEPT,
+            {"i": {"membershipId": invited["data"]["inviteMember"]["id"]}},
+            headers=bearer(person["accessToken"]),
+        )
+        code = None
+        if totp:
+            enrolment = await gql(
+                client,
+                "mutation { enrolTotp { ... on TotpEnrolment { secret } } }",
+                headers=bearer(person["accessToken"]),
+            )
+            secret = enrolment["data"]["enrolTotp"]["secret"]
+            code = pyotp.TOTP(secret).at(clock.now())
+            await gql(
+                client,
+                "mutation ($i: ConfirmTotpInput!) { confirmTotp(input: $i) { __typename } }",
+                {"i": {"code": code}},
+                headers=bearer(person["accessToken"]),
+            )
+        selected = await gql(
+            client,
+            SELECT,
+            {"input": {"organisationId": org, "totpCode": code}},
+            headers=bearer(person["accessToken"]),
+        )
+        assert selected["data"]["selectOrganisation"]["__typename"] == "SessionTokens", selected
+        return selected["data"]["selectOrganisation"]["accessToken"]
+
+    async def platform_token(org: str) -> str:
+        issued = await gql(client, ISSUE, {"i": {"platformId": org}}, headers=admin_headers)
+        credential = issued["data"]["issuePlatformCredential"]
+        response = await client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": credential["clientId"],
+                "client_secret": credential["clientSecret"],
+            },
+        )
+        return response.json()["access_token"]
+
+    world.ids["merchant"] = await register("MERCHANT", "Merchant A")
+    world.ids["other_merchant"] = await register("MERCHANT", "Merchant B")
+    world.ids["business"] = await register("SMALL_BUSINESS", "Business")
+    world.ids["verifier_org"] = await register("VERIFIER", "Verifier")
+    world.ids["platform"] = await register("DATA_PLATFORM", "Platform")
+    world.ids["spare_platform"] = await register("DATA_PLATFORM", "Spare platform")
+    world.ids["suspended_platform"] = await register("DATA_PLATFORM", "Suspended platform")
+    world.ids["target"] = await register("MERCHANT", "Suspension target")
+    world.tokens = {
+        "anonymous": None,
+        "authority": admin["accessToken"],
+        "citizen": (await log_in(client, sms, "+8613600000002"))["accessToken"],
+        "other_citizen": (await log_in(client, sms, "+8613600000003"))["accessToken"],
+        "business_member": await member(world.ids["business"], "+8613600000004", "owner"),
+        "merchant_cashier": await member(world.ids["merchant"], "+8613600000005", "cashier"),
+        "other_merchant_member": await member(
+            world.ids["other_merchant"], "+8613600000006", "owner"
+        ),
+        "verifier": await member(
+            world.ids["verifier_org"], "+8613600000007", "reviewer", totp=True
+        ),
+        "platform": await platform_token(world.ids["platform"]),
+        "suspended_platform": await platform_token(world.ids["suspended_platform"]),
+    }
+    suspended = await gql(
+        client,
+        "mutation ($i: SuspendOrganisationInput!) { suspendOrganisation(input: $i) { __typename } }",
+        {"i": {"organisationId": world.ids["suspended_platform"], "reason": "matrix"}},
+        headers=admin_headers,
+    )
+    assert suspended["data"]["suspendOrganisation"]["__typename"] == "Organisation"
+    return world
+
+
+def row(default: str, /, **overrides: str) -> dict[str, str]:
+    outcomes = {role: default for role in ROLES}
+    outcomes["suspended_platform"] = "unauthenticated"
+    outcomes.update(overrides)
+    return outcomes
+
+
+def persons_only(**overrides: str) -> dict[str, str]:
+    return row("allowed", anonymous="unauthenticated", platform="forbidden", **overrides)
+
+
+def authority_only() -> dict[str, str]:
+    return row("forbidden", anonymous="unauthenticated", authority="allowed")
+
+
+_phones = iter(f"+86135{n:08d}" for n in range(10**6))
+
+# operation: (document, variables(world), field, expected outcomes by role)
+MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
+    "node": (
+        "query ($id: ID!) { node(id: $id) { id } }",
+        lambda w: {"id": w.ids["merchant"]},
+        row("null", authority="allowed", merchant_cashier="allowed"),
+    ),
+    "serverInfo": ("{ serverInfo { version } }", lambda w: None, row("allowed")),
+    "me": ("{ me { id } }", lambda w: None, row("allowed", anonymous="null", platform="null")),
+    "organisations": (
+        "{ organisations(first: 5) { edges { cursor } } }",
+        lambda w: None,
+        authority_only(),
+    ),
+    "auditEvents": (
+        "{ auditEvents(first: 5) { edges { cursor } } }",
+        lambda w: None,
+        authority_only(),
+    ),
+    "requestLoginCode": (
+        "mutation ($i: RequestLoginCodeInput!) { requestLoginCode(input: $i) { __typename } }",
+        lambda w: {"i": {"phone": next(_phones)}},
+        row("allowed"),
+    ),
+    "logIn": (
+        "mutation ($i: LogInInput!) { logIn(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"phone": "+8613500099999", "code": "123456"}},
+        row("LOGIN_CODE_EXPIRED"),
+    ),
+    "refreshSession": (
+        "mutation ($i: RefreshSessionInput!) { refreshSession(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"refreshToken": "r" * 43}},
+        row("REFRESH_TOKEN_INVALID"),
+    ),
+    "selectOrganisation": (
+        "mutation ($i: SelectOrganisationInput!) { selectOrganisation(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"organisationId": w.ids["merchant"]}},
+        persons_only(
+            citizen="NOT_A_MEMBER",
+            other_citizen="NOT_A_MEMBER",
+            business_member="NOT_A_MEMBER",
+            other_merchant_member="NOT_A_MEMBER",
+            verifier="NOT_A_MEMBER",
+            authority="NOT_A_MEMBER",
+        ),
+    ),
+    "enrolTotp": (
+        "mutation { enrolTotp { __typename ... on Error { code } } }",
+        lambda w: None,
+        # Staff who already have an authenticator cannot replace it this way.
+        persons_only(verifier="INVALID_INPUT", authority="INVALID_INPUT"),
+    ),
+    "confirmTotp": (
+        "mutation ($i: ConfirmTotpInput!) { confirmTotp(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"code": "000000"}},
+        persons_only(**{r: "SECOND_FACTOR_INVALID" for r in PERSONS}),
+    ),
+    "createHousehold": (
+        "mutation ($i: CreateHouseholdInput!) { createHousehold(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"name": "家"}},
+        persons_only(),
+    ),
+    "inviteMember": (
+        INVITE,
+        lambda w: {
+            "i": {"organisationId": w.ids["merchant"], "phone": next(_phones), "role": "cashier"}
+        },
+        row("forbidden", anonymous="unauthenticated", authority="allowed"),
+    ),
+    "acceptInvitation": (
+        ACCEPT,
+        lambda w: {"i": {"membershipId": str(uuid.uuid4())}},
+        persons_only(**{r: "INVITATION_INVALID" for r in PERSONS}),
+    ),
+    "registerOrganisation": (
+        REGISTER,
+        lambda w: {"i": {"kind": "MERCHANT", "name": "New"}},
+        authority_only(),
+    ),
+    "issuePlatformCredential": (
+        "mutation ($i: IssuePlatformCredentialInput!) { issuePlatformCredential(input: $i) { __typename } }",
+        lambda w: {"i": {"platformId": w.ids["spare_platform"]}},
+        authority_only(),
+    ),
+    "suspendOrganisation": (
+        "mutation ($i: SuspendOrganisationInput!) { suspendOrganisation(input: $i) { __typename } }",
+        lambda w: {"i": {"organisationId": w.ids["target"], "reason": "matrix"}},
+        authority_only(),
+    ),
+    "reinstateOrganisation": (
+        "mutation ($i: ReinstateOrganisationInput!) { reinstateOrganisation(input: $i) { __typename } }",
+        lambda w: {"i": {"organisationId": w.ids["target"]}},
+        authority_only(),
+    ),
+    # Last: it ends the caller's session.
+    "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
+}
+
+
+def test_every_operation_of_the_schema_has_a_row():
+    schema = build_schema(load_settings({"TPH_ENV": "test"}))._schema
+    operations = set(schema.query_type.fields) | set(
+        schema.mutation_type.fields if schema.mutation_type else {}
+    )
+    if schema.subscription_type:
+        operations |= set(schema.subscription_type.fields)
+    assert operations - set(MATRIX) == set(), "operations without a row in the authorisation matrix"
+    assert set(MATRIX) - operations == set(), "rows for operations that no longer exist"
+    for name, (_, _, outcomes) in MATRIX.items():
+        assert set(outcomes) == set(ROLES), name
+
+
+def classify(response, field: str) -> str:
+    body = response.json()
+    if response.status_code == 401:
+        return "unauthenticated"
+    errors = body.get("errors") or []
+    codes = {e.get("extensions", {}).get("code") for e in errors}
+    if "UNAUTHENTICATED" in codes:
+        return "unauthenticated"
+    if "FORBIDDEN" in codes:
+        return "forbidden"
+    assert not errors, body
+    value = body["data"][field]
+    if value is None:
+        return "null"
+    if isinstance(value, dict) and value.get("code"):
+        return value["code"]
+    return "allowed"
+
+
+async def test_the_matrix_holds(client, sms):
+    world = await build_world(client, sms)
+    failures = []
+    for operation, (document, variables, outcomes) in MATRIX.items():
+        for role in ROLES:
+            token = world.tokens[role]
+            headers = bearer(token) if token else {}
+            response = await client.post(
+                "/graphql", json={"query": document, "variables": variables(world)}, headers=headers
+            )
+            outcome = classify(response, operation)
+            if outcome != outcomes[role]:
+                failures.append(f"{operation} as {role}: expected {outcomes[role]}, got {outcome}")
+    assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["merchant_cashier", "other_merchant_member"])
+async def test_members_see_only_their_own_organisation(client, sms, role):
+    world = await build_world(client, sms)
+    seen = await gql(
+        client,
+        "query ($id: ID!) { node(id: $id) { id } }",
+        {"id": world.ids["merchant"]},
+        headers=bearer(world.tokens[role]),
+    )
+    assert (seen["data"]["node"] is not None) is (role == "merchant_cashier")
