@@ -143,3 +143,13 @@ async def test_a_failing_job_does_not_stop_the_others(settings, monkeypatch):
 
 async def _noop() -> dict:
     return {}
+
+
+@pytest.mark.slow
+def test_create_admin_prints_the_authenticator_secret_once(fresh_sqlite):
+    assert tanpuhui("migrate", env=fresh_sqlite).returncode == 0
+    created = tanpuhui("create-admin", "--phone", "13900000001", env=fresh_sqlite)
+    assert created.returncode == 0, created.stderr
+    assert "otpauth://totp/" in created.stdout
+    bad = tanpuhui("create-admin", "--phone", "12345", env=fresh_sqlite)
+    assert bad.returncode == 1 and "cannot create the administrator" in bad.stderr

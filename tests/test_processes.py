@@ -76,3 +76,41 @@ def test_the_server_logs_json_lines_with_request_ids(live_server_factory):
     lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("request_id") == "live-log-0001"]
     assert access and access[0]["status"] == 200
+
+
+async def test_a_signed_in_app_uses_the_websocket_with_its_token(live_server_factory, tmp_path):
+    import json
+
+    import websockets
+
+    outbox = tmp_path / "outbox.jsonl"
+    server = live_server_factory({"TPH_SMS_OUTBOX": str(outbox)})
+    async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+        await http.post(
+            "/graphql",
+            json={
+                "query": 'mutation { requestLoginCode(input: {phone: "13700000001"}) { __typename } }'
+            },
+        )
+        code = json.loads(outbox.read_text().splitlines()[-1])["text"].split("验证码为 ")[1][:6]
+        logged = await http.post(
+            "/graphql",
+            json={
+                "query": f'mutation {{ logIn(input: {{phone: "13700000001", code: "{code}"}}) {{ ... on SessionTokens {{ accessToken }} }} }}'
+            },
+        )
+        token = logged.json()["data"]["logIn"]["accessToken"]
+    url = server.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": "{ me { phoneMasked } }"}}
+            )
+        )
+        assert json.loads(await ws.recv())["payload"]["data"] == {
+            "me": {"phoneMasked": "137****0001"}
+        }

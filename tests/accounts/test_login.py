@@ -265,3 +265,46 @@ async def test_the_outbox_sender_writes_json_lines_and_logs_masked(tmp_path, cap
     line = json.loads((tmp_path / "outbox.jsonl").read_text())
     assert line["phone"] == PHONE and line["text"] == "code 123456"
     assert "13800000001" not in caplog.text and "138****0001" in caplog.text
+
+
+async def test_in_production_an_app_logs_in_with_trusted_documents_only(settings, sms):
+    import json
+    from dataclasses import replace
+
+    import httpx
+
+    from backend.api.contract import MANIFEST_PATH
+    from backend.app import create_app
+
+    hardened = replace(settings, trusted_documents_only=True, introspection=False, graphiql=False)
+    app = create_app(hardened, manage_resources=False)
+    ids = {op["name"]: op["id"] for op in json.loads(MANIFEST_PATH.read_text())["operations"]}
+
+    def persisted(name, variables=None):
+        return {
+            "operationName": name,
+            "variables": variables,
+            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": ids[name]}},
+        }
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        sent = await http.post(
+            "/graphql", json=persisted("RequestLoginCode", {"input": {"phone": PHONE}})
+        )
+        assert sent.json()["data"]["requestLoginCode"]["__typename"] == "LoginCodeSent"
+        logged = await http.post(
+            "/graphql",
+            json=persisted("LogIn", {"input": {"phone": PHONE, "code": sms.last_code(PHONE)}}),
+        )
+        tokens = logged.json()["data"]["logIn"]
+        me = await http.post(
+            "/graphql", json=persisted("Me"), headers=bearer(tokens["accessToken"])
+        )
+        assert me.json()["data"]["me"]["phoneMasked"] == "138****0001"
+        # The same person cannot send an ad-hoc document.
+        adhoc = await http.post(
+            "/graphql", json={"query": "{ me { id } }"}, headers=bearer(tokens["accessToken"])
+        )
+        assert adhoc.status_code == 400

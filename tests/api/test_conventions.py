@@ -97,6 +97,10 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription
+    async def whoami(self, info: strawberry.Info) -> AsyncGenerator[str, None]:
+        yield info.context.actor.kind
+
+    @strawberry.subscription
     async def ticks(self, count: int) -> AsyncGenerator[int, None]:
         for n in range(count):
             yield n
@@ -262,3 +266,21 @@ def test_ad_hoc_subscriptions_are_allowed_in_development(settings):
     app = _ws_app(settings, False, {})
     messages = _subscribe(app, {"query": TICKS})
     assert messages[-1]["type"] == "complete"
+
+
+def test_a_websocket_connection_is_authenticated_by_its_init_payload(settings):
+    app = _ws_app(settings, False, {})
+    with TestClient(app) as test_client:
+        with test_client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json(
+                {"type": "connection_init", "payload": {"authorization": "Bearer not-a-token"}}
+            )
+            message = ws.receive()
+            assert message["type"] == "websocket.close" and message["code"] == 4403
+        with test_client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(
+                {"id": "1", "type": "subscribe", "payload": {"query": "subscription { whoami }"}}
+            )
+            assert ws.receive_json()["payload"]["data"] == {"whoami": "anonymous"}
