@@ -43,15 +43,18 @@ class OutboxSender:
 class HttpGatewaySender:
     """POSTs {phone, text} as JSON with a bearer token to the operator's SMS gateway."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         if not settings.sms_gateway_url:
             raise ValueError("TPH_SMS_GATEWAY_URL is not set")
         self.url = settings.sms_gateway_url
         self.token = settings.sms_gateway_token
+        self.transport = transport
 
     async def send(self, *, phone: str, text: str) -> None:
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
-        async with httpx.AsyncClient(timeout=5.0) as client:
+        async with httpx.AsyncClient(timeout=5.0, transport=self.transport) as client:
             response = await client.post(
                 self.url, json={"phone": phone, "text": text}, headers=headers
             )

@@ -308,3 +308,103 @@ async def test_in_production_an_app_logs_in_with_trusted_documents_only(settings
             "/graphql", json={"query": "{ me { id } }"}, headers=bearer(tokens["accessToken"])
         )
         assert adhoc.status_code == 400
+
+
+async def test_the_http_gateway_posts_each_message_with_its_token():
+    import httpx
+
+    from backend.accounts.sms import HttpGatewaySender
+    from backend.settings import load_settings
+
+    received = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        received.append((request.headers["authorization"], request.read()))
+        return httpx.Response(200 if len(received) == 1 else 503)
+
+    settings = load_settings(
+        {
+            "TPH_SMS_BACKEND": "http",
+            "TPH_SMS_GATEWAY_URL": "https://sms.test/send",
+            "TPH_SMS_GATEWAY_TOKEN": "t0ken",
+        }
+    )
+    sender = HttpGatewaySender(settings, transport=httpx.MockTransport(gateway))
+    await sender.send(phone=PHONE, text="code 123456")
+    assert received[0][0] == "Bearer t0ken"
+    assert b'"phone":"+8613800000001"' in received[0][1].replace(b" ", b"")
+    with pytest.raises(RuntimeError, match="503"):
+        await sender.send(phone=PHONE, text="again")
+
+
+async def test_one_number_block_cannot_be_walked_from_many_addresses(client, sms):
+    from backend.accounts import login
+
+    outcomes = []
+    for n in range(login.PER_PREFIX_HOUR + 2):
+        # As if from many addresses: the per-address count is cleared, only the block is shared.
+        await get_redis().delete(
+            *[k async for k in get_redis().scan_iter("rl:code:ip:*")] or ["none"]
+        )
+        outcomes.append((await request_code(client, f"+86138000{n:05d}"))["__typename"])
+    assert outcomes.count("LoginCodeSent") == login.PER_PREFIX_HOUR
+    assert outcomes[-1] == "RateLimitedError"
+
+
+@pytest.mark.parametrize(
+    "forge",
+    ["expired", "wrong_type", "wrong_audience", "unknown_kid", "alg_none", "tampered"],
+)
+async def test_forged_or_stale_access_tokens_are_refused_over_http(client, sms, settings, forge):
+    import base64
+    import json
+    from dataclasses import replace
+    from datetime import timedelta
+
+    import jwt as pyjwt
+
+    from backend.kit import clock, jwt
+
+    tokens = await log_in(client, sms, PHONE)
+    claims = pyjwt.decode(tokens["accessToken"], options={"verify_signature": False})
+    key = settings.jwt_keys[settings.jwt_active_kid]
+    headers = {"kid": settings.jwt_active_kid, "typ": "at+jwt"}
+    if forge == "expired":
+        with clock.frozen(clock.now() - timedelta(hours=1)):
+            token, _ = jwt.issue(
+                subject=claims["sub"],
+                typ="at+jwt",
+                ttl=timedelta(minutes=15),
+                claims={"sid": claims["sid"], "kind": "person"},
+                settings=settings,
+            )
+    elif forge == "wrong_type":
+        token = pyjwt.encode(claims, key, algorithm="HS256", headers={**headers, "typ": "JWT"})
+    elif forge == "wrong_audience":
+        token, _ = jwt.issue(
+            subject=claims["sub"],
+            typ="at+jwt",
+            ttl=timedelta(minutes=5),
+            claims={"sid": claims["sid"], "kind": "person"},
+            settings=replace(settings, jwt_audience="other"),
+        )
+    elif forge == "unknown_kid":
+        token = pyjwt.encode(claims, key, algorithm="HS256", headers={**headers, "kid": "nope"})
+    elif forge == "alg_none":
+        header = (
+            base64.urlsafe_b64encode(b'{"alg":"none","typ":"at+jwt","kid":"dev"}')
+            .decode()
+            .rstrip("=")
+        )
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        token = f"{header}.{body}."
+    else:
+        token = pyjwt.encode(
+            {**claims, "sub": "00000000-0000-4000-8000-000000000000"},
+            "guessed-key-xxxxxxxxxxxxxxxxxxxxxxxxxx",
+            algorithm="HS256",
+            headers=headers,
+        )
+    response = await client.post("/graphql", json={"query": ME}, headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
