@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from backend.consent import grants
 from backend.kit import idempotency
 from backend.kit.metrics import JOB_RUNS
 
@@ -21,6 +22,12 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
+    Job("expire-grants", grants.expire_due, "end data authorisations past their expiry"),
+    Job(
+        "remind-expiring-grants",
+        grants.remind_expiring,
+        "notify the person who consented two weeks before a grant expires",
+    ),
     Job(
         "purge-idempotency-keys",
         idempotency.purge_expired,

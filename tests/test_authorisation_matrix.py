@@ -12,6 +12,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from strawberry.relay import to_base64
 
 from backend.api.schema import build_schema
 from backend.kit import clock
@@ -140,6 +141,21 @@ async def build_world(client, sms) -> World:
         "platform": await platform_token(world.ids["platform"]),
         "suspended_platform": await platform_token(world.ids["suspended_platform"]),
     }
+    notice = await gql(
+        client,
+        "mutation ($i: PublishConsentNoticeInput!) { publishConsentNotice(input: $i) { ... on ConsentNotice { id } } }",
+        {
+            "i": {
+                "purpose": "CARBON_POINTS",
+                "kind": "DATA",
+                "categories": ["CYCLING"],
+                "textZh": "授权",
+                "textEn": "Consent",
+            }
+        },
+        headers=admin_headers,
+    )
+    world.ids["notice"] = notice["data"]["publishConsentNotice"]["id"]
     suspended = await gql(
         client,
         "mutation ($i: SuspendOrganisationInput!) { suspendOrganisation(input: $i) { __typename } }",
@@ -260,6 +276,72 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         "mutation ($i: ReinstateOrganisationInput!) { reinstateOrganisation(input: $i) { __typename } }",
         lambda w: {"i": {"organisationId": w.ids["target"]}},
         authority_only(),
+    ),
+    "consentNotices": ("{ consentNotices { id } }", lambda w: None, row("allowed")),
+    "myDataGrants": (
+        "{ myDataGrants(first: 5) { edges { cursor } } }",
+        lambda w: None,
+        persons_only(),
+    ),
+    "myNotifications": ("{ myNotifications { id } }", lambda w: None, persons_only()),
+    "myLinkRequests": ("{ myLinkRequests { id } }", lambda w: None, persons_only()),
+    "linkRequest": (
+        "query ($id: ID!) { linkRequest(id: $id) { __typename ... on Error { code } } }",
+        lambda w: {"id": str(uuid.uuid4())},
+        row("forbidden", anonymous="unauthenticated", platform="NOT_FOUND"),
+    ),
+    "subjectsAuthorising": (
+        "query ($refs: [String!]!) { subjectsAuthorising(subjectRefs: $refs, category: CYCLING) { __typename ... on Error { code } } }",
+        lambda w: {"refs": [str(uuid.uuid4())]},
+        row("forbidden", anonymous="unauthenticated", platform="UNKNOWN_SUBJECTS"),
+    ),
+    "publishConsentNotice": (
+        "mutation ($i: PublishConsentNoticeInput!) { publishConsentNotice(input: $i) { __typename } }",
+        lambda w: {
+            "i": {
+                "purpose": "MATRIX",
+                "kind": "DATA",
+                "categories": ["WALKING"],
+                "textZh": "文",
+                "textEn": "t",
+            }
+        },
+        authority_only(),
+    ),
+    "grantDataAuthorisation": (
+        "mutation ($i: GrantDataAuthorisationInput!) { grantDataAuthorisation(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"platformId": w.ids["platform"], "noticeId": w.ids["notice"]}},
+        persons_only(),
+    ),
+    "withdrawDataAuthorisation": (
+        "mutation ($i: WithdrawDataAuthorisationInput!) { withdrawDataAuthorisation(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"grantId": to_base64("DataGrant", str(uuid.uuid4()))}},
+        persons_only(**{r: "NOT_FOUND" for r in PERSONS}),
+    ),
+    "revokeDataAuthorisation": (
+        "mutation ($i: RevokeDataAuthorisationInput!) { revokeDataAuthorisation(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"grantId": to_base64("DataGrant", str(uuid.uuid4())), "reason": "matrix"}},
+        row("forbidden", anonymous="unauthenticated", platform="NOT_FOUND", authority="NOT_FOUND"),
+    ),
+    "issueLinkCode": (
+        "mutation ($i: IssueLinkCodeInput!) { issueLinkCode(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"platformId": w.ids["platform"]}},
+        persons_only(),
+    ),
+    "linkSubject": (
+        "mutation ($i: LinkSubjectInput!) { linkSubject(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"code": "ABCDEFGH"}},
+        row("forbidden", anonymous="unauthenticated", platform="LINK_CODE_INVALID"),
+    ),
+    "requestSubjectLink": (
+        "mutation ($i: RequestSubjectLinkInput!) { requestSubjectLink(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"phone": "13700000009"}},
+        row("forbidden", anonymous="unauthenticated", platform="allowed"),
+    ),
+    "decideLinkRequest": (
+        "mutation ($i: DecideLinkRequestInput!) { decideLinkRequest(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"requestId": str(uuid.uuid4()), "approve": True}},
+        persons_only(**{r: "NOT_FOUND" for r in PERSONS}),
     ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from backend.accounts.models import Membership, MembershipStatus, Organisation, OrganisationKind
+from backend.accounts.models import (
+    Membership,
+    MembershipStatus,
+    Organisation,
+    OrganisationKind,
+    OrganisationStatus,
+    Person,
+)
 from backend.accounts.organisations import require_authority
 from backend.kit.actor import Actor
 from backend.kit.ids import parse_public_id
@@ -42,3 +49,42 @@ async def list_organisations(
     return await keyset_page(
         queryset, scope="organisations", first=first, after=after, key="created_at"
     )
+
+
+async def active_role(*, person_id: str, organisation_id: str) -> tuple[str, str] | None:
+    """(organisation kind, role) of a person's active membership of an active organisation."""
+    row = (
+        await Membership.filter(
+            person__public_id=person_id,
+            organisation__public_id=organisation_id,
+            status=MembershipStatus.ACTIVE,
+            organisation__status=OrganisationStatus.ACTIVE,
+        )
+        .first()
+        .values("role", "organisation__kind")
+    )
+    if row is None:
+        return None
+    return str(row["organisation__kind"]), row["role"]
+
+
+async def data_platform(public_id: str) -> tuple[int, str, bool] | None:
+    """(row id, name, active) of a data platform, or None when there is no such platform."""
+    parsed = parse_public_id(public_id)
+    if parsed is None:
+        return None
+    row = await Organisation.filter(public_id=parsed, kind=OrganisationKind.DATA_PLATFORM).first()
+    if row is None:
+        return None
+    return row.id, row.name, row.status == OrganisationStatus.ACTIVE
+
+
+async def platform_public_ids(ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Row id -> (public id, name) of platforms."""
+    rows = await Organisation.filter(id__in=ids).values("id", "public_id", "name")
+    return {row["id"]: (str(row["public_id"]), row["name"]) for row in rows}
+
+
+async def person_id_by_phone(phone: str) -> str | None:
+    person = await Person.get_or_none(phone=phone).values("public_id")
+    return str(person["public_id"]) if person else None

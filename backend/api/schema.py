@@ -20,13 +20,15 @@ from backend.api.extensions import schema_extensions
 from backend.api.node import NodeQuery
 from backend.api.scalars import SCALAR_MAP
 from backend.audit import schema as audit_schema
+from backend.consent import schema as consent_schema
 from backend.kit.errors import DEFAULT_LANGUAGE
 from backend.settings import Settings
 
 Query = merge_types(
-    "Query", (NodeQuery, server_info.Query, accounts_schema.Query, audit_schema.Query)
+    "Query",
+    (NodeQuery, server_info.Query, accounts_schema.Query, consent_schema.Query, audit_schema.Query),
 )
-Mutation = merge_types("Mutation", (accounts_schema.Mutation,))
+Mutation = merge_types("Mutation", (accounts_schema.Mutation, consent_schema.Mutation))
 
 # Error types every mutation may return; listed so the SDL has them before any mutation uses them.
 KIT_ERROR_TYPES = [InvalidInputError, NotFoundError, IdempotencyKeyReusedError]

@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "backend.kit.models",
     "backend.audit.models",
     "backend.accounts.models",
+    "backend.consent.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 
