@@ -6,8 +6,8 @@ organisation is no longer active; a platform's once its credential is rotated or
 
 from __future__ import annotations
 
-from backend.accounts.models import Membership, MembershipStatus, OrganisationStatus
 from backend.accounts.platforms import check_platform_token
+from backend.accounts.queries import active_role
 from backend.accounts.sessions import is_session_active
 from backend.kit import jwt
 from backend.kit.actor import ANONYMOUS, Actor
@@ -57,16 +57,7 @@ async def authenticate(authorization: str | None, settings: Settings) -> Actor:
     actor_kind = _KIND_OF_ORGANISATION.get(str(organisation_kind), "member")
     if actor_kind != "member" and "otp" not in (claims.get("amr") or []):
         raise Unauthenticated("The access token is refused: a second factor is required.")
-    membership = (
-        await Membership.filter(
-            person__public_id=subject,
-            organisation__public_id=organisation_id,
-            status=MembershipStatus.ACTIVE,
-            organisation__status=OrganisationStatus.ACTIVE,
-        )
-        .first()
-        .values("role")
-    )
+    membership = await active_role(person_id=subject, organisation_id=organisation_id)
     if membership is None:
         raise Unauthenticated("The membership or organisation no longer allows access.")
     return Actor(
@@ -74,6 +65,6 @@ async def authenticate(authorization: str | None, settings: Settings) -> Actor:
         id=subject,
         organisation_id=organisation_id,
         organisation_kind=str(organisation_kind),
-        roles=frozenset({membership["role"]}),
+        roles=frozenset({membership[1]}),
         session_id=session_id,
     )

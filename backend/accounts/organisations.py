@@ -31,7 +31,7 @@ from backend.accounts.phones import normalise_phone
 from backend.accounts.sessions import revoke_sessions
 from backend.audit import service as audit
 from backend.kit import clock, db
-from backend.kit.actor import Actor
+from backend.kit.actor import Actor, require_kind, require_person
 from backend.kit.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from backend.kit.ids import new_public_id, parse_public_id
 from backend.settings import Settings
@@ -57,18 +57,8 @@ REGISTRABLE_KINDS = frozenset(
 )
 
 
-def require_person(actor: Actor) -> None:
-    if actor.is_anonymous:
-        raise Unauthenticated()
-    if not actor.is_person:
-        raise Forbidden()
-
-
 def require_authority(actor: Actor) -> None:
-    if actor.is_anonymous:
-        raise Unauthenticated()
-    if actor.kind != "authority":
-        raise Forbidden()
+    require_kind(actor, "authority")
 
 
 def _check_name(name: str) -> str:

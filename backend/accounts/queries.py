@@ -85,6 +85,6 @@ async def platform_public_ids(ids: list[int]) -> dict[int, tuple[str, str]]:
     return {row["id"]: (str(row["public_id"]), row["name"]) for row in rows}
 
 
-async def person_id_by_phone(phone: str) -> str | None:
-    person = await Person.get_or_none(phone=phone).values("public_id")
-    return str(person["public_id"]) if person else None
+async def phone_of(*, person_id: str) -> str | None:
+    person = await Person.get_or_none(public_id=person_id).values("phone")
+    return str(person["phone"]) if person else None

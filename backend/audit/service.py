@@ -8,8 +8,7 @@ from typing import Any
 
 from backend.audit.models import AuditEvent
 from backend.kit import clock, db
-from backend.kit.actor import Actor
-from backend.kit.errors import Forbidden, Unauthenticated
+from backend.kit.actor import Actor, require_kind
 from backend.kit.ids import new_public_id, parse_public_id
 from backend.kit.logging import current_request_id
 from backend.kit.pagination import Page, keyset_page
@@ -52,13 +51,6 @@ async def history(*, object_type: str, object_id: str) -> list[AuditEvent]:
     )
 
 
-def _require_authority(actor: Actor) -> None:
-    if actor.is_anonymous:
-        raise Unauthenticated()
-    if actor.kind != "authority":
-        raise Forbidden()
-
-
 async def list_events(
     *,
     actor: Actor,
@@ -68,7 +60,7 @@ async def list_events(
     after: str | None,
 ) -> Page[AuditEvent]:
     """A page of the log, newest first (supervision reads it; nobody else may)."""
-    _require_authority(actor)
+    require_kind(actor, "authority")
     queryset = AuditEvent.all()
     if object_type is not None:
         queryset = queryset.filter(object_type=object_type)

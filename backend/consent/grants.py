@@ -27,8 +27,8 @@ from backend.consent.models import (
     SubjectKind,
 )
 from backend.kit import clock, db
-from backend.kit.actor import Actor
-from backend.kit.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from backend.kit.actor import Actor, require_kind, require_person
+from backend.kit.errors import Forbidden, InvalidInput, NotFound
 from backend.kit.ids import new_public_id, parse_public_id
 from backend.kit.pagination import Page, keyset_page
 
@@ -44,18 +44,11 @@ class Subject:
     id: str
 
 
-def _require_person(actor: Actor) -> None:
-    if actor.is_anonymous:
-        raise Unauthenticated()
-    if not actor.is_person:
-        raise Forbidden()
-
-
 async def subject_for(
     actor: Actor, *, household_id: str | None = None, business_id: str | None = None
 ) -> Subject:
     """The subject `actor` consents for: themselves, a household or a business they manage."""
-    _require_person(actor)
+    require_person(actor)
     assert actor.id is not None
     if household_id and business_id:
         raise InvalidInput(field="subject", reason="name a household or a business, not both")
@@ -109,10 +102,7 @@ async def publish_notice(
     *, actor: Actor, purpose: str, kind: str, categories: list[str], text_zh: str, text_en: str
 ) -> ConsentNotice:
     """The next version of the notice for `purpose`; published versions never change."""
-    if actor.is_anonymous:
-        raise Unauthenticated()
-    if actor.kind != "authority":
-        raise Forbidden()
+    require_kind(actor, "authority")
     if not (2 <= len(purpose) <= 40 and set(purpose) <= _PURPOSE_CHARS):
         raise InvalidInput(
             field="purpose",
@@ -295,7 +285,7 @@ async def grant(
 
 async def grant_of_subject(actor: Actor, grant_id: str) -> DataGrant:
     """A grant whose subject `actor` may act for; NotFound otherwise (existence does not leak)."""
-    _require_person(actor)
+    require_person(actor)
     public_id = parse_public_id(grant_id)
     record = await DataGrant.get_or_none(public_id=public_id) if public_id else None
     if record is None:
@@ -333,10 +323,7 @@ async def withdraw(*, actor: Actor, grant_id: str) -> DataGrant:
 
 async def revoke(*, actor: Actor, grant_id: str, reason: str) -> DataGrant:
     """The operator, or the platform itself for its own grants, revokes with a reason."""
-    if actor.is_anonymous:
-        raise Unauthenticated()
-    if actor.kind not in ("authority", "platform"):
-        raise Forbidden()
+    require_kind(actor, "authority", "platform")
     if not reason or not reason.strip() or len(reason) > 500:
         raise InvalidInput(
             field="reason", reason="1 to 500 characters", reason_zh="须为 1 至 500 个字符"
@@ -398,7 +385,7 @@ async def list_grants(
     *, actor: Actor, first: int | None, after: str | None, status: str | None
 ) -> Page[DataGrant]:
     """The grants of every subject the person may act for, newest first."""
-    _require_person(actor)
+    require_person(actor)
     subject_ids = [uuid.UUID(s.id) for s in await subjects_of(actor)]
     queryset = DataGrant.filter(subject_id__in=subject_ids)
     if status is not None:
@@ -417,7 +404,7 @@ async def history(*, grant_ids: list[int]) -> dict[int, list[GrantEvent]]:
 
 
 async def notifications(*, actor: Actor) -> list[Notification]:
-    _require_person(actor)
+    require_person(actor)
     return (
         await Notification.filter(person_id=actor.id)
         .select_related("grant")
@@ -477,15 +464,12 @@ async def subjects_authorising(
     from backend.consent.errors import UnknownSubjects
     from backend.consent.matching import authorised_refs
 
-    if actor.is_anonymous:
-        raise Unauthenticated()
-    if actor.kind != "platform" or not actor.id:
-        raise Forbidden()
+    platform_public_id = require_kind(actor, "platform")
     if not 1 <= len(subject_refs) <= 1000:
         raise InvalidInput(
             field="subjectRefs", reason="1 to 1000 ids", reason_zh="须为 1 至 1000 个标识"
         )
-    platform = await accounts.data_platform(actor.id)
+    platform = await accounts.data_platform(platform_public_id)
     if platform is None:
         raise Forbidden()
     authorised, unknown = await authorised_refs(

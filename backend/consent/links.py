@@ -16,8 +16,8 @@ from backend.consent.errors import LinkCodeRejected, PlatformUnavailable
 from backend.consent.grants import Subject
 from backend.consent.models import LinkCode, LinkRequest, SubjectKind, SubjectLink
 from backend.kit import clock, db
-from backend.kit.actor import Actor
-from backend.kit.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from backend.kit.actor import Actor, require_kind, require_person
+from backend.kit.errors import InvalidInput, NotFound, Unauthenticated
 from backend.kit.ids import new_public_id, parse_public_id
 from backend.settings import get_settings
 
@@ -42,14 +42,6 @@ async def _platform_pk(platform_public_id: str) -> int:
     if platform is None or not platform[2]:
         raise PlatformUnavailable()
     return platform[0]
-
-
-def _require_platform(actor: Actor) -> str:
-    if actor.is_anonymous:
-        raise Unauthenticated()
-    if actor.kind != "platform" or not actor.id:
-        raise Forbidden()
-    return actor.id
 
 
 async def issue_link_code(*, actor: Actor, subject: Subject, platform_id: str) -> IssuedLinkCode:
@@ -93,7 +85,7 @@ async def _link(subject_kind: SubjectKind, subject_id: str, platform_pk: int, ac
 
 async def link_with_code(*, actor: Actor, code: str) -> str:
     """The platform redeems a code the subject gave it; returns the subject reference."""
-    platform_public_id = _require_platform(actor)
+    platform_public_id = require_kind(actor, "platform")
     platform_pk = await _platform_pk(platform_public_id)
     normalised = (
         code.strip().upper().replace("-", "").replace(" ", "") if isinstance(code, str) else ""
@@ -114,7 +106,7 @@ async def link_with_code(*, actor: Actor, code: str) -> str:
 async def request_link(*, actor: Actor, phone: str) -> LinkRequest:
     """A platform asks to link a person by a number it knows; the answer never tells whether
     the number is registered with us."""
-    platform_public_id = _require_platform(actor)
+    platform_public_id = require_kind(actor, "platform")
     platform_pk = await _platform_pk(platform_public_id)
     number = normalise_phone(phone)
     if number is None:
@@ -136,7 +128,7 @@ async def request_link(*, actor: Actor, phone: str) -> LinkRequest:
 
 
 async def link_request_for_platform(*, actor: Actor, request_id: str) -> LinkRequest:
-    platform_pk = await _platform_pk(_require_platform(actor))
+    platform_pk = await _platform_pk(require_kind(actor, "platform"))
     public_id = parse_public_id(request_id)
     request = (
         await LinkRequest.get_or_none(public_id=public_id, platform_id=platform_pk)
@@ -161,16 +153,10 @@ async def pending_link_requests(*, actor: Actor) -> list[tuple[LinkRequest, str]
 
 
 async def _phone_of(actor: Actor) -> str:
-    if actor.is_anonymous:
+    phone = await accounts.phone_of(person_id=require_person(actor))
+    if phone is None:
         raise Unauthenticated()
-    if not actor.is_person:
-        raise Forbidden()
-    from backend.accounts.models import Person
-
-    person = await Person.get_or_none(public_id=actor.id).values("phone")
-    if person is None:
-        raise Unauthenticated()
-    return str(person["phone"])
+    return phone
 
 
 async def decide_link_request(*, actor: Actor, request_id: str, approve: bool) -> LinkRequest:

@@ -44,3 +44,25 @@ ANONYMOUS = Actor(kind="anonymous")
 
 def system_actor(job: str) -> Actor:
     return Actor(kind="system", id=job)
+
+
+def require_person(actor: Actor) -> str:
+    """The acting person's public id; Unauthenticated or Forbidden otherwise."""
+    from backend.kit.errors import Forbidden, Unauthenticated
+
+    if actor.is_anonymous:
+        raise Unauthenticated()
+    if not actor.is_person or not actor.id:
+        raise Forbidden()
+    return actor.id
+
+
+def require_kind(actor: Actor, *kinds: str) -> str:
+    """The actor's id when it is one of `kinds` (authority, platform ...); else the error due."""
+    from backend.kit.errors import Forbidden, Unauthenticated
+
+    if actor.is_anonymous:
+        raise Unauthenticated()
+    if actor.kind not in kinds or not actor.id:
+        raise Forbidden()
+    return actor.id
