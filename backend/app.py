@@ -30,6 +30,7 @@ from backend.kit.logging import (
     set_request_id,
 )
 from backend.kit.metrics import HTTP_REQUESTS, REGISTRY
+from backend.kit.pubsub import close_broker
 from backend.kit.redis import close_redis, get_redis, init_redis
 from backend.settings import Settings, SettingsError, get_settings
 
@@ -222,6 +223,7 @@ def create_app(
                 runner.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await runner
+            await close_broker()
             await close_redis()
             await db.close_db()
 

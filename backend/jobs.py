@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from backend.consent import grants
 from backend.kit import idempotency
 from backend.kit.metrics import JOB_RUNS
+from backend.ledger import service as ledger
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
+    Job("expire-points", ledger.expire_due_lots, "expire what is left of point lots past expiry"),
     Job("expire-grants", grants.expire_due, "end data authorisations past their expiry"),
     Job(
         "remind-expiring-grants",

@@ -1,15 +1,16 @@
 """`tanpuhui verify-ledger`: reconciliation checks (RELIABILITY.md 2).
 
-Each check returns its findings as lines; none means it holds. The ledger (issue 5) adds the real
-checks: stored balances against the sum of postings, lots against their postings.
+Each check returns its findings as lines; none means it holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from backend.ledger import verify as ledger
+
 Check = Callable[[], Awaitable[list[str]]]
-CHECKS: list[tuple[str, Check]] = []
+CHECKS: list[tuple[str, Check]] = [*ledger.CHECKS]
 
 
 async def verify_all() -> list[str]:

@@ -52,7 +52,9 @@ async def authenticate(authorization: str | None, settings: Settings) -> Actor:
         raise Unauthenticated("The session has ended; sign in again.")
     organisation_id = claims.get("org")
     if organisation_id is None:
-        return Actor(kind="citizen", id=subject, session_id=session_id)
+        return Actor(
+            kind="citizen", id=subject, session_id=session_id, token_expires_at=claims["exp"]
+        )
     organisation_kind = claims.get("okind")
     actor_kind = _KIND_OF_ORGANISATION.get(str(organisation_kind), "member")
     if actor_kind != "member" and "otp" not in (claims.get("amr") or []):
@@ -67,4 +69,27 @@ async def authenticate(authorization: str | None, settings: Settings) -> Actor:
         organisation_kind=str(organisation_kind),
         roles=frozenset({membership[1]}),
         session_id=session_id,
+        token_expires_at=claims["exp"],
     )
+
+
+async def still_valid(actor: Actor) -> None:
+    """For long-lived connections: Unauthenticated once the token has expired, the session was
+    revoked, the membership ended or the platform was suspended."""
+    from backend.kit import clock
+
+    if actor.is_anonymous:
+        return
+    if actor.token_expires_at is not None and clock.now().timestamp() >= actor.token_expires_at:
+        raise Unauthenticated("The access token has expired.")
+    if actor.session_id is not None and not await is_session_active(actor.session_id):
+        raise Unauthenticated("The session has ended; sign in again.")
+    if actor.kind == "platform" and actor.id:
+        from backend.accounts.queries import data_platform
+
+        platform = await data_platform(actor.id)
+        if platform is None or not platform[2]:
+            raise Unauthenticated("The platform is suspended.")
+    elif actor.organisation_id and actor.id:
+        if await active_role(person_id=actor.id, organisation_id=actor.organisation_id) is None:
+            raise Unauthenticated("The membership or organisation no longer allows access.")

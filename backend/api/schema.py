@@ -22,16 +22,33 @@ from backend.api.scalars import SCALAR_MAP
 from backend.audit import schema as audit_schema
 from backend.consent import schema as consent_schema
 from backend.kit.errors import DEFAULT_LANGUAGE
+from backend.ledger import schema as ledger_schema
+from backend.ledger.types import InsufficientPointsError
 from backend.settings import Settings
 
 Query = merge_types(
     "Query",
-    (NodeQuery, server_info.Query, accounts_schema.Query, consent_schema.Query, audit_schema.Query),
+    (
+        NodeQuery,
+        server_info.Query,
+        accounts_schema.Query,
+        consent_schema.Query,
+        ledger_schema.Query,
+        audit_schema.Query,
+    ),
 )
-Mutation = merge_types("Mutation", (accounts_schema.Mutation, consent_schema.Mutation))
+Mutation = merge_types(
+    "Mutation", (accounts_schema.Mutation, consent_schema.Mutation, ledger_schema.Mutation)
+)
+Subscription = merge_types("Subscription", (ledger_schema.Subscription,))
 
-# Error types every mutation may return; listed so the SDL has them before any mutation uses them.
-KIT_ERROR_TYPES = [InvalidInputError, NotFoundError, IdempotencyKeyReusedError]
+# Error types listed so the SDL has them before a mutation's union names them.
+KIT_ERROR_TYPES = [
+    InvalidInputError,
+    NotFoundError,
+    IdempotencyKeyReusedError,
+    InsufficientPointsError,
+]
 
 
 class Schema(strawberry.Schema):
@@ -45,6 +62,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=KIT_ERROR_TYPES,
         extensions=schema_extensions(settings),
         config=StrawberryConfig(

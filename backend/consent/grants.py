@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from backend.accounts import queries as accounts
+from backend.accounts.subjects import Subject, subjects_of
 from backend.audit import service as audit
 from backend.consent.errors import GrantEnded, NoticeUnknown, PlatformUnavailable
 from backend.consent.models import (
@@ -36,49 +36,6 @@ MAX_TERM = timedelta(days=365)
 REMIND_BEFORE = timedelta(days=14)
 JURISDICTION = "CN-44"  # Guangdong (ISO 3166-2)
 _PURPOSE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789")
-
-
-@dataclass(frozen=True)
-class Subject:
-    kind: SubjectKind
-    id: str
-
-
-async def subject_for(
-    actor: Actor, *, household_id: str | None = None, business_id: str | None = None
-) -> Subject:
-    """The subject `actor` consents for: themselves, a household or a business they manage."""
-    require_person(actor)
-    assert actor.id is not None
-    if household_id and business_id:
-        raise InvalidInput(field="subject", reason="name a household or a business, not both")
-    if household_id:
-        role = await accounts.active_role(person_id=actor.id, organisation_id=household_id)
-        if role is None or role[0] != "HOUSEHOLD":
-            raise Forbidden()
-        return Subject(SubjectKind.HOUSEHOLD, household_id)
-    if business_id:
-        role = await accounts.active_role(person_id=actor.id, organisation_id=business_id)
-        if role is None or role[0] != "SMALL_BUSINESS" or role[1] not in ("owner", "manager"):
-            raise Forbidden()
-        return Subject(SubjectKind.BUSINESS, business_id)
-    return Subject(SubjectKind.PERSON, actor.id)
-
-
-async def subjects_of(actor: Actor) -> list[Subject]:
-    """Every subject whose grants `actor` may see: themselves and their households and businesses."""
-    from backend.accounts.organisations import my_memberships
-
-    subjects = [Subject(SubjectKind.PERSON, actor.id or "")]
-    for membership in await my_memberships(actor=actor):
-        if membership.status != "ACTIVE":
-            continue
-        kind = membership.organisation.kind.value
-        if kind == "HOUSEHOLD":
-            subjects.append(Subject(SubjectKind.HOUSEHOLD, str(membership.organisation.public_id)))
-        elif kind == "SMALL_BUSINESS" and membership.role in ("owner", "manager"):
-            subjects.append(Subject(SubjectKind.BUSINESS, str(membership.organisation.public_id)))
-    return subjects
 
 
 def notice_digest(

@@ -8,6 +8,8 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+from backend.accounts.subjects import SubjectKind
+
 
 class DataCategory(StrEnum):
     """What a platform may use. Each scenario of behaviour needs one category."""
@@ -32,12 +34,6 @@ class GrantStatus(StrEnum):
     WITHDRAWN = "WITHDRAWN"  # by the subject
     REVOKED = "REVOKED"  # by the operator or the platform
     EXPIRED = "EXPIRED"
-
-
-class SubjectKind(StrEnum):
-    PERSON = "PERSON"
-    HOUSEHOLD = "HOUSEHOLD"
-    BUSINESS = "BUSINESS"
 
 
 class ConsentNotice(Model):

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from backend.accounts import subjects
 from backend.api.connection import Connection
 from backend.api.context import Info
 from backend.api.errors import InvalidInputError, NotFoundError, returns_errors
@@ -239,7 +240,7 @@ class Mutation:
         self, info: Info, input: GrantDataAuthorisationInput
     ) -> GrantPayload:
         actor = info.context.actor
-        subject = await grants.subject_for(
+        subject = await subjects.subject_for(
             actor,
             household_id=_org(input.household_id, "householdId"),
             business_id=_org(input.business_id, "businessId"),
@@ -288,7 +289,7 @@ class Mutation:
     @returns_errors
     async def issue_link_code(self, info: Info, input: IssueLinkCodeInput) -> IssueLinkCodePayload:
         actor = info.context.actor
-        subject = await grants.subject_for(
+        subject = await subjects.subject_for(
             actor,
             household_id=_org(input.household_id, "householdId"),
             business_id=_org(input.business_id, "businessId"),

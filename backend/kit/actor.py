@@ -20,6 +20,8 @@ class Actor:
     organisation_kind: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
     session_id: str | None = None
+    # When the token that identified this actor expires (seconds since the epoch).
+    token_expires_at: int | None = None
 
     @property
     def is_anonymous(self) -> bool:

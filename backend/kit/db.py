@@ -7,10 +7,13 @@ runs inside it as a savepoint, so both commit together or not at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import random
 import re
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -31,6 +34,7 @@ MODEL_MODULES = [
     "backend.audit.models",
     "backend.accounts.models",
     "backend.consent.models",
+    "backend.ledger.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 
@@ -97,9 +101,47 @@ def conn() -> BaseDBAsyncClient:
     return connections.get("default")
 
 
-def transaction() -> Any:
-    """A transaction, or a savepoint inside the caller's transaction."""
-    return in_transaction("default")
+_after_commit: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = (
+    contextvars.ContextVar("after_commit", default=None)
+)
+
+
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
+    """A transaction, or a savepoint inside the caller's transaction.
+
+    Work registered with `after_commit` inside it runs once the outermost transaction has
+    committed (never when it rolls back): publishing to Redis, sending messages.
+    """
+    outermost = _after_commit.get() is None
+    token = _after_commit.set([]) if outermost else None
+    pending = _after_commit.get()
+    assert pending is not None
+    mark = len(pending)
+    try:
+        try:
+            async with in_transaction("default") as connection:
+                yield connection
+        except BaseException:
+            del pending[mark:]  # a rolled-back savepoint's work is forgotten
+            raise
+        if outermost:
+            for callback in _after_commit.get() or []:
+                try:
+                    await callback()
+                except Exception:
+                    log.exception("after-commit work failed")
+    finally:
+        if token is not None:
+            _after_commit.reset(token)
+
+
+def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
+    """Run `callback` after the current transaction commits (at once when there is none)."""
+    pending = _after_commit.get()
+    if pending is None:
+        raise RuntimeError("after_commit is for work inside a transaction")
+    pending.append(callback)
 
 
 def in_open_transaction() -> bool:
@@ -123,7 +165,9 @@ def portable(sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     if is_postgres():
         return sql, list(values)
     order = [int(n) - 1 for n in _PLACEHOLDER.findall(sql)]
-    return _PLACEHOLDER.sub("?", sql), [values[i] for i in order]
+    # SQLite keeps UUIDs as text, as Tortoise's UUIDField does there.
+    converted = [str(v) if isinstance(v, uuid.UUID) else v for v in values]
+    return _PLACEHOLDER.sub("?", sql), [converted[i] for i in order]
 
 
 async def fetch(sql: str, *values: Any) -> list[dict[str, Any]]:

@@ -11,20 +11,31 @@ from typing import Any
 from tortoise.migrations.operations import RunPython
 
 
-def postgres_only(forward: list[str], backward: list[str]) -> RunPython:
-    async def run(statements: list[str], schema_editor: Any) -> None:
-        if schema_editor.client.capabilities.dialect != "postgres":
-            return
-        for sql in statements:
-            await schema_editor.client.execute_script(sql)
+def by_dialect(
+    *,
+    postgres: list[str],
+    sqlite: list[str],
+    postgres_back: list[str] | None = None,
+    sqlite_back: list[str] | None = None,
+) -> RunPython:
+    """Statements for each database; each statement is one script (trigger bodies may hold ';')."""
+
+    def pick(schema_editor: Any, pg: list[str], lite: list[str]) -> list[str]:
+        return pg if schema_editor.client.capabilities.dialect == "postgres" else lite
 
     async def apply(apps: Any, schema_editor: Any) -> None:
-        await run(forward, schema_editor)
+        for sql in pick(schema_editor, postgres, sqlite):
+            await schema_editor.client.execute_script(sql)
 
     async def revert(apps: Any, schema_editor: Any) -> None:
-        await run(backward, schema_editor)
+        for sql in pick(schema_editor, postgres_back or [], sqlite_back or []):
+            await schema_editor.client.execute_script(sql)
 
     return RunPython(apply, revert)
+
+
+def postgres_only(forward: list[str], backward: list[str]) -> RunPython:
+    return by_dialect(postgres=forward, sqlite=[], postgres_back=backward, sqlite_back=[])
 
 
 def append_only(table: str) -> RunPython:

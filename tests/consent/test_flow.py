@@ -7,6 +7,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from backend.accounts import subjects
 from backend.api.contract import MANIFEST_PATH
 from backend.app import create_app
 from tests.conftest import bearer, log_in, make_admin
@@ -177,7 +178,7 @@ async def test_listing_grants_costs_the_same_queries_for_any_page(client, sms, s
     for _ in range(12):
         await grants.grant(
             actor=citizen,
-            subject=await grants.subject_for(citizen),
+            subject=await subjects.subject_for(citizen),
             platform_id=str(platform.public_id),
             notice_id=str(notice.public_id),
             categories=None,

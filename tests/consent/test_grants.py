@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.accounts import organisations
+from backend.accounts import organisations, subjects
 from backend.consent import grants, links
 from backend.consent.errors import GrantEnded, NoticeUnknown, PlatformUnavailable
 from backend.consent.models import ConsentNotice, DataGrant, GrantEvent, GrantStatus, Notification
@@ -24,7 +24,7 @@ async def give(world, actor=None, subject=None, **overrides):
         "meter_accounts": None,
         **overrides,
     }
-    subject = subject or await grants.subject_for(actor)
+    subject = subject or await subjects.subject_for(actor)
     return await grants.grant(actor=actor, subject=subject, **arguments)
 
 
@@ -208,7 +208,7 @@ async def test_grants_expire_and_are_reminded_once_before(world):
 
 
 async def test_a_household_member_consents_for_the_household_naming_its_meters(world):
-    subject = await grants.subject_for(world.alice, household_id=world.household)
+    subject = await subjects.subject_for(world.alice, household_id=world.household)
     with pytest.raises(InvalidInput):
         await give(world, subject=subject, notice_id=str(world.meter_notice.public_id))
     grant = await give(
@@ -222,20 +222,20 @@ async def test_a_household_member_consents_for_the_household_naming_its_meters(w
         "0755-002",
     ]
     with pytest.raises(Forbidden):
-        await grants.subject_for(world.bob, household_id=world.household)
+        await subjects.subject_for(world.bob, household_id=world.household)
     # A person cannot authorise meter data as themselves.
     with pytest.raises(InvalidInput):
         await give(world, notice_id=str(world.meter_notice.public_id), meter_accounts=["0755-001"])
 
 
 async def test_a_business_owner_consents_for_the_business(world):
-    subject = await grants.subject_for(world.alice, business_id=world.business)
+    subject = await subjects.subject_for(world.alice, business_id=world.business)
     grant = await give(
         world, subject=subject, notice_id=str(world.meter_notice.public_id), meter_accounts=["SZ-9"]
     )
     assert grant.subject_kind.value == "BUSINESS"
     with pytest.raises(Forbidden):
-        await grants.subject_for(world.bob, business_id=world.business)
+        await subjects.subject_for(world.bob, business_id=world.business)
 
 
 async def test_delegation_is_a_separate_consent(world):
@@ -252,7 +252,7 @@ async def test_the_subject_lists_every_grant_of_theirs_only(world):
 
 
 async def test_links_give_each_platform_its_own_random_id(world):
-    subject = await grants.subject_for(world.alice)
+    subject = await subjects.subject_for(world.alice)
     code = await links.issue_link_code(
         actor=world.alice, subject=subject, platform_id=world.platform
     )
@@ -269,7 +269,7 @@ async def test_links_give_each_platform_its_own_random_id(world):
 async def test_link_codes_work_once_for_their_platform_within_ten_minutes(world):
     from backend.consent.errors import LinkCodeRejected
 
-    subject = await grants.subject_for(world.alice)
+    subject = await subjects.subject_for(world.alice)
     code = await links.issue_link_code(
         actor=world.alice, subject=subject, platform_id=world.platform
     )
@@ -314,13 +314,13 @@ async def test_a_platform_link_request_is_approved_by_the_person(world):
 async def test_a_platform_learns_only_about_its_own_subjects(world):
     from backend.consent.errors import UnknownSubjects
 
-    subject = await grants.subject_for(world.alice)
+    subject = await subjects.subject_for(world.alice)
     code = await links.issue_link_code(
         actor=world.alice, subject=subject, platform_id=world.platform
     )
     ref = await links.link_with_code(actor=world.platform_actor, code=code.code)
     bob_code = await links.issue_link_code(
-        actor=world.bob, subject=await grants.subject_for(world.bob), platform_id=world.platform
+        actor=world.bob, subject=await subjects.subject_for(world.bob), platform_id=world.platform
     )
     bob_ref = await links.link_with_code(actor=world.platform_actor, code=bob_code.code)
     await give(world)
@@ -338,4 +338,4 @@ async def test_a_platform_learns_only_about_its_own_subjects(world):
 
 async def test_an_actor_who_is_no_person_cannot_consent(world):
     with pytest.raises(Forbidden):
-        await grants.subject_for(Actor(kind="platform", id=world.platform))
+        await subjects.subject_for(Actor(kind="platform", id=world.platform))

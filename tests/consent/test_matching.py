@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.accounts import queries
+from backend.accounts import queries, subjects
 from backend.consent import grants, links
 from backend.consent.matching import (
     NOT_AUTHORISED,
@@ -20,7 +20,7 @@ from tests.consent.test_grants import give
 
 
 async def linked(world, actor, subject=None):
-    subject = subject or await grants.subject_for(actor)
+    subject = subject or await subjects.subject_for(actor)
     code = await links.issue_link_code(actor=actor, subject=subject, platform_id=world.platform)
     return await links.link_with_code(actor=world.platform_actor, code=code.code)
 
@@ -67,7 +67,7 @@ async def test_unlinked_and_malformed_subject_ids_are_unknown(world):
     now = clock.now()
     code = await links.issue_link_code(
         actor=world.alice,
-        subject=await grants.subject_for(world.alice),
+        subject=await subjects.subject_for(world.alice),
         platform_id=world.other_platform,
     )
     other_platform_ref = await links.link_with_code(
@@ -144,7 +144,7 @@ async def test_a_withdrawn_grants_window_does_not_come_back_with_a_new_grant(wor
 
 
 async def test_meter_records_must_name_a_covered_meter_account(world):
-    household = await grants.subject_for(world.alice, household_id=world.household)
+    household = await subjects.subject_for(world.alice, household_id=world.household)
     ref = await linked(world, world.alice, household)
     await give(
         world,

@@ -137,3 +137,28 @@ async def test_a_real_deadlock_is_retried_until_both_commit(settings):
         assert attempts["a"] + attempts["b"] == 3  # exactly one of them was chosen as the victim
     finally:
         await db.conn().execute_script("DROP TABLE deadlock_probe")
+
+
+async def test_after_commit_work_runs_only_once_everything_committed(settings):
+    ran = []
+
+    async def note(name):
+        ran.append(name)
+
+    async with db.transaction():
+        db.after_commit(lambda: note("outer"))
+        with pytest.raises(RuntimeError):
+            async with db.transaction():
+                db.after_commit(lambda: note("rolled-back savepoint"))
+                raise RuntimeError("inner fails")
+        async with db.transaction():
+            db.after_commit(lambda: note("inner"))
+        assert ran == []
+    assert ran == ["outer", "inner"]
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            db.after_commit(lambda: note("never"))
+            raise RuntimeError("all rolled back")
+    assert ran == ["outer", "inner"]
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        db.after_commit(lambda: note("nowhere"))
