@@ -343,6 +343,19 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: {"i": {"requestId": str(uuid.uuid4()), "approve": True}},
         persons_only(**{r: "NOT_FOUND" for r in PERSONS}),
     ),
+    "wallet": ("{ wallet { balance } }", lambda w: None, persons_only()),
+    "clawBackPoints": (
+        "mutation ($i: ClawBackPointsInput!) { clawBackPoints(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"earningId": str(uuid.uuid4()), "reason": "matrix"}},
+        row("forbidden", anonymous="unauthenticated", authority="EARNING_NOT_FOUND"),
+    ),
+    # Subscriptions are refused over HTTP for everyone; their WebSocket side is tested in
+    # tests/ledger/test_wallet_api.py and test_subscriptions_need_a_signed_in_person below.
+    "walletChanged": (
+        "subscription { walletChanged { balance } }",
+        lambda w: None,
+        row("OPERATION_NOT_ALLOWED"),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }
@@ -365,6 +378,8 @@ def classify(response, field: str) -> str:
     body = response.json()
     if response.status_code == 401:
         return "unauthenticated"
+    if response.status_code == 400:
+        return body["errors"][0]["extensions"]["code"]
     errors = body.get("errors") or []
     codes = {e.get("extensions", {}).get("code") for e in errors}
     if "UNAUTHENTICATED" in codes:
@@ -406,3 +421,26 @@ async def test_members_see_only_their_own_organisation(client, sms, role):
         headers=bearer(world.tokens[role]),
     )
     assert (seen["data"]["node"] is not None) is (role == "merchant_cashier")
+
+
+def test_subscriptions_need_a_signed_in_person(settings):
+    from starlette.testclient import TestClient
+
+    from backend.app import create_app
+
+    with TestClient(create_app(settings, manage_resources=False)) as test_client:
+        with test_client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": "subscription { walletChanged { balance } }"},
+                }
+            )
+            message = ws.receive_json()
+            errors = (
+                message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+            )
+            assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -16,12 +16,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from backend.accounts.authn import authenticate
@@ -221,18 +223,24 @@ class GraphQLView(GraphQL[Context, None]):
             )
         except DocumentRefused as refused:
             raise RequestRefused(refused.status, refused.message, refused.code) from refused
-        resolved = GraphQLRequestData(
-            query=query,
-            variables=request_data.variables,
-            operation_name=request_data.operation_name,
-            extensions=extensions or None,
-            protocol=request_data.protocol,
-        )
-        return await super().execute_single(
-            request=request,
-            request_adapter=request_adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=resolved,
-        )
+        try:
+            return await self.schema.execute(
+                query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                # Subscriptions go over graphql-transport-ws, never over plain HTTP.
+                allowed_operation_types={OperationType.QUERY, OperationType.MUTATION},
+                operation_extensions=extensions or None,
+            )
+        except InvalidOperationTypeError as exc:
+            raise RequestRefused(
+                400,
+                "Subscriptions are served over WebSocket (graphql-transport-ws).",
+                "OPERATION_NOT_ALLOWED",
+            ) from exc
+        except CannotGetOperationTypeError as exc:
+            raise RequestRefused(400, exc.as_http_error_reason()) from exc
+        except MissingQueryError as exc:
+            raise RequestRefused(400, "No GraphQL query found in the request.") from exc
