@@ -27,6 +27,34 @@ async def row(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
+async def wallet(request: Request) -> Response:
+    """The same row the GraphQL wallet query reads, with the same lots sub-selects."""
+    await request.body()
+    assert POOL is not None
+    async with POOL.acquire() as connection:
+        row = await connection.fetchrow(
+            "SELECT a.balance, a.held,"
+            " (SELECT COALESCE(SUM(remaining), 0) FROM ledger_lot WHERE account_id = a.id"
+            "   AND expired_at IS NULL AND expires_at <= now()) AS due,"
+            " (SELECT COALESCE(SUM(remaining), 0) FROM ledger_lot WHERE account_id = a.id"
+            "   AND expired_at IS NULL AND expires_at > now()"
+            "   AND expires_at <= now() + interval '30 days') AS expiring"
+            " FROM ledger_account a WHERE a.owner_id = $1 AND a.kind = 'PERSON'",
+            OWNER,
+        )
+    body = json.dumps(
+        {
+            "data": {
+                "wallet": {"balance": str(row["balance"] - row["due"]), "held": str(row["held"])}
+            }
+        }
+    )
+    return Response(body, media_type="application/json")
+
+
+OWNER = os.environ.get("BENCH_OWNER")
+
+
 async def hello(request: Request) -> Response:
     await request.body()
     return Response(b'{"data":{"serverInfo":{"version":"0.1.0"}}}', media_type="application/json")
@@ -41,6 +69,10 @@ async def lifespan(app: Starlette):
 
 
 app = Starlette(
-    routes=[Route("/row", row, methods=["POST"]), Route("/hello", hello, methods=["POST"])],
+    routes=[
+        Route("/row", row, methods=["POST"]),
+        Route("/hello", hello, methods=["POST"]),
+        Route("/wallet", wallet, methods=["POST"]),
+    ],
     lifespan=lifespan,
 )

@@ -59,13 +59,16 @@ def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[by
     raise RuntimeError(f"{cmd} did not start")
 
 
-def wrk(url: str, duration: int) -> tuple[float, float]:
-    """Requests per second and p99 latency (ms) of POSTing QUERY to `url`."""
+def wrk(
+    url: str, duration: int, body: str = QUERY, token: str | None = None
+) -> tuple[float, float]:
+    """Requests per second and p99 latency (ms) of POSTing `body` to `url`."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             'wrk.method = "POST"\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
-            f"wrk.body = '{QUERY}'\n"
+            + (f'wrk.headers["Authorization"] = "Bearer {token}"\n' if token else "")
+            + f"wrk.body = '{body}'\n"
         )
     out = subprocess.run(
         ["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", "-s", script.name, url],
@@ -84,8 +87,11 @@ def wrk(url: str, duration: int) -> tuple[float, float]:
     return rps, float(p99_raw.group(1)) * factor
 
 
-def http_bench(pg_url: str, duration: int, runs: int) -> list[tuple[str, float, float]]:
+def http_bench(
+    pg_url: str, duration: int, runs: int, token: str, owner: str
+) -> list[tuple[str, float, float]]:
     env = {
+        "BENCH_OWNER": owner,
         **os.environ,
         "TPH_ENV": "dev",
         "DATABASE_URL": pg_url,
@@ -100,18 +106,26 @@ def http_bench(pg_url: str, duration: int, runs: int) -> list[tuple[str, float, 
         [*uvicorn, "backend.app:create_app", "--factory", "--port", str(app_port)], env, app_port
     )
     bare = start([*uvicorn, "bench.bare_app:app", "--port", str(bare_port)], env, bare_port)
+    wallet_query = '{"query":"{ wallet { balance held expiringWithin30Days } }"}'
     targets = [
-        ("bare Starlette, static JSON", f"http://127.0.0.1:{bare_port}/hello"),
-        ("bare Starlette, one asyncpg row", f"http://127.0.0.1:{bare_port}/row"),
-        ("GraphQL serverInfo (whole stack)", f"http://127.0.0.1:{app_port}/graphql"),
+        ("bare Starlette, static JSON", f"http://127.0.0.1:{bare_port}/hello", QUERY, None),
+        ("bare Starlette, one asyncpg row", f"http://127.0.0.1:{bare_port}/row", QUERY, None),
+        ("GraphQL serverInfo (whole stack)", f"http://127.0.0.1:{app_port}/graphql", QUERY, None),
+        ("bare Starlette, the wallet row", f"http://127.0.0.1:{bare_port}/wallet", QUERY, None),
+        (
+            "GraphQL wallet (signed in, whole stack)",
+            f"http://127.0.0.1:{app_port}/graphql",
+            wallet_query,
+            token,
+        ),
     ]
     try:
-        for _, url in targets:
-            wrk(url, 2)  # warm-up
-        results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in targets}
+        for _, url, body, bearer in targets:
+            wrk(url, 2, body, bearer)  # warm-up
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in targets}
         for _ in range(runs):
-            for name, url in targets:  # interleaved, so drift hits all alike
-                results[name].append(wrk(url, duration))
+            for name, url, body, bearer in targets:  # interleaved, so drift hits all alike
+                results[name].append(wrk(url, duration, body, bearer))
     finally:
         app.terminate()
         bare.terminate()
@@ -248,18 +262,46 @@ def main() -> int:
         from backend.settings import load_settings
 
         asyncio.run(db.migrate(load_settings({"TPH_ENV": "dev", "DATABASE_URL": pg_url})))
+        from bench import ledger
+
+        token, owner = asyncio.run(ledger.wallet_owner(pg_url))
         lines = [
-            "## HTTP (wrk -t2 -c64, one uvicorn worker each, medians)",
+            "### HTTP (wrk -t2 -c64, one uvicorn worker each, medians)",
             "",
             "| target | req/s | p99 ms | vs static bare |",
             "|---|---:|---:|---:|",
         ]
-        http = http_bench(pg_url, args.duration, args.runs)
+        http = http_bench(pg_url, args.duration, args.runs, token, owner)
         base = http[0][1]
         lines += [f"| {n} | {r:,.0f} | {p:.1f} | {r / base:.0%} |" for n, r, p in http]
+        by_name = {n: (r, p) for n, r, p in http}
+        bare_wallet = by_name["bare Starlette, the wallet row"]
+        graphql_wallet = by_name["GraphQL wallet (signed in, whole stack)"]
         lines += [
             "",
-            "## GraphQL execution in process (µs per operation, medians)",
+            "Wallet query against the bare endpoint reading the same row: "
+            f"{graphql_wallet[0] / bare_wallet[0]:.2f}x the requests per second (target >= 0.4x), "
+            f"p99 {graphql_wallet[1] / bare_wallet[1]:.2f}x (target <= 1.5x).",
+        ]
+        lines += [
+            "",
+            "### Ledger postings (PostgreSQL, through the service)",
+            "",
+            "| how | earnings/s |",
+            "|---|---:|",
+        ]
+        lines += [f"| {n} | {v:,.0f} |" for n, v in asyncio.run(ledger.posting_throughput(pg_url))]
+        lines += [
+            "",
+            "### The zero-sum constraint trigger (median of 5 commits)",
+            "",
+            "| transaction | ms |",
+            "|---|---:|",
+        ]
+        lines += [f"| {n} | {v:,.1f} |" for n, v in asyncio.run(ledger.trigger_cost(pg_url))]
+        lines += [
+            "",
+            "### GraphQL execution in process (µs per operation, medians)",
             "",
             "| schema | µs/op |",
             "|---|---:|",
@@ -267,7 +309,7 @@ def main() -> int:
         lines += [f"| {n} | {v:,.0f} |" for n, v in cache_bench(args.runs)]
         lines += [
             "",
-            "## Idempotency keys on PostgreSQL (µs per operation, sequential)",
+            "### Idempotency keys on PostgreSQL (µs per operation, sequential)",
             "",
             "| operation | µs/op |",
             "|---|---:|",

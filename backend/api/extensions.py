@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from graphql.validation import ASTValidationRule
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 
@@ -42,22 +37,59 @@ class OperationMetrics(SchemaExtension):
         GRAPHQL_DURATION.labels(name).observe(time.perf_counter() - started)
 
 
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    return validate(schema, document, rules)
+
+
+class Documents(SchemaExtension):
+    """Each distinct document is parsed (within the token limit) and validated (with the depth,
+    alias and introspection rules) once; repeats come from bounded caches. One extension instead
+    of strawberry's four (ParserCache, ValidationCache, MaxTokensLimiter, AddValidationRules),
+    whose per-request hooks cost more than the work they save on a small query."""
+
+    def __init__(self, *, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        self.max_tokens = max_tokens
+        self.rules = rules
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        if context.query is not None:
+            try:
+                context.graphql_document = _parse(context.query, self.max_tokens)
+            except GraphQLError:
+                pass  # strawberry parses again and reports the error the usual way
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        context.pre_execution_errors = _validate(
+            context.schema._schema,
+            context.graphql_document,
+            (*context.validation_rules, *self.rules),
+        )
+        yield
+
+
 def schema_extensions(settings: Settings) -> list[Any]:
-    # The limit rules are made once: the validation cache keys on the rule classes, and
-    # QueryDepthLimiter/MaxAliasesLimiter would make new classes for every request (a cache miss
-    # on every request, measured in bench/RESULTS.md).
-    limit_rules: list[type[ASTValidationRule]] = [
+    # The rule classes are made once: the validation cache keys on them.
+    rules: tuple[type[ASTValidationRule], ...] = (
         depth_limit_rule(settings.max_depth, None, None),
         alias_limit_rule(settings.max_aliases),
-    ]
-    # Classes or factories, so each request gets fresh extension instances.
-    extensions: list[Any] = [
-        OperationMetrics,
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: AddValidationRules(limit_rules),
-    ]
+    )
     if not settings.introspection:
-        extensions.append(DisableIntrospection)
-    return extensions
+        rules = (*rules, NoSchemaIntrospectionCustomRule)
+    # Classes or factories, so each request gets fresh extension instances.
+    return [
+        OperationMetrics,
+        lambda: Documents(max_tokens=settings.max_tokens, rules=rules),
+    ]

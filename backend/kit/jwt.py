@@ -5,7 +5,10 @@ and time checked against the injectable clock.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -58,11 +61,42 @@ def issue(
     return token, payload
 
 
+# Tokens whose signature, type, issuer and audience were checked, by (token, type, key set): a
+# client sends the same access token with every request for up to 15 minutes. Times are checked
+# on every use; a key dropped from the key set changes the fingerprint, so its tokens are checked
+# (and refused) again.
+_VERIFIED: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+_VERIFIED_MAX = 8192
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint(issuer: str, audience: str, keys: tuple[tuple[str, str], ...]) -> str:
+    return hashlib.sha256(repr((issuer, audience, keys)).encode()).hexdigest()
+
+
 def verify(token: str, *, typ: str, settings: Settings | None = None) -> dict[str, Any]:
     """The claims of a valid token of type `typ`; TokenError otherwise."""
     settings = settings or get_settings()
     if not isinstance(token, str) or len(token) > 4096:
         raise TokenError("malformed")
+    cache_key = (
+        token,
+        typ,
+        _fingerprint(
+            settings.jwt_issuer, settings.jwt_audience, tuple(sorted(settings.jwt_keys.items()))
+        ),
+    )
+    claims = _VERIFIED.get(cache_key)
+    if claims is None:
+        claims = _verify_signed(token, typ=typ, settings=settings)
+        _VERIFIED[cache_key] = claims
+        if len(_VERIFIED) > _VERIFIED_MAX:
+            _VERIFIED.popitem(last=False)
+    _check_times(claims)
+    return dict(claims)
+
+
+def _verify_signed(token: str, *, typ: str, settings: Settings) -> dict[str, Any]:
     try:
         header = pyjwt.get_unverified_header(token)
     except pyjwt.PyJWTError as exc:
@@ -100,15 +134,18 @@ def verify(token: str, *, typ: str, settings: Settings | None = None) -> dict[st
         raise TokenError("bad signature") from exc
     except pyjwt.PyJWTError as exc:
         raise TokenError("malformed") from exc
-    now = clock.now().timestamp()
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int) or not isinstance(iat, int):
         raise TokenError("malformed")
-    if now >= exp:
-        raise TokenError("expired")
-    # A little slack for clocks of other replicas; never more than a minute.
-    if iat > now + 60 or ("nbf" in claims and claims["nbf"] > now + 60):
-        raise TokenError("not yet valid")
     if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("jti"), str):
         raise TokenError("malformed")
     return claims
+
+
+def _check_times(claims: dict[str, Any]) -> None:
+    now = clock.now().timestamp()
+    if now >= claims["exp"]:
+        raise TokenError("expired")
+    # A little slack for clocks of other replicas; never more than a minute.
+    if claims["iat"] > now + 60 or ("nbf" in claims and claims["nbf"] > now + 60):
+        raise TokenError("not yet valid")

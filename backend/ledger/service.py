@@ -23,6 +23,7 @@ from backend.audit import service as audit
 from backend.kit import clock, db
 from backend.kit.actor import Actor, require_kind
 from backend.kit.errors import IdempotencyKeyReused, InvalidInput
+from backend.kit.faults import crash_point
 from backend.kit.ids import new_public_id, parse_public_id
 from backend.ledger.errors import (
     AlreadyClawedBack,
@@ -265,8 +266,17 @@ async def earn(
             ],
         )
         await _change_balance(account, available=amount)
+        crash_point("ledger.earn.before_commit")
         _notify(owner)
     return Movement(str(transaction.public_id), "EARN", amount, str(lot.public_id), expiry)
+
+
+async def earn_many(entries: list[dict[str, Any]]) -> list[Movement]:
+    """Several earnings in one transaction (all or none): dicts of `earn`'s keyword arguments."""
+    async with db.transaction():
+        results = [await earn(**entry) for entry in entries]
+        crash_point("ledger.earn_many.before_commit")
+        return results
 
 
 async def _spendable_lots(account: LedgerAccount) -> list[Lot]:
@@ -331,6 +341,7 @@ async def spend(
             ]
         await _post(transaction.id, entries)
         await _change_balance(account, available=-amount)
+        crash_point("ledger.spend.before_commit")
         _notify(owner)
     return Movement(str(transaction.public_id), "SPEND", amount)
 

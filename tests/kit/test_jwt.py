@@ -134,3 +134,12 @@ def test_after_rotation_old_tokens_still_verify_until_the_key_is_dropped():
         assert jwt.verify(old, typ="at+jwt", settings=SETTINGS)["sub"] == "u"
     without_k1 = replace(SETTINGS, jwt_keys={"k2": SETTINGS.jwt_keys["k2"]})
     refused(old, "unknown key id", settings=without_k1)
+
+
+def test_a_token_verified_once_is_still_refused_when_it_expires():
+    token, _ = issue()
+    with clock.frozen(T0 + timedelta(minutes=1)):
+        assert jwt.verify(token, typ="at+jwt", settings=SETTINGS)["sub"] == "user-1"
+    refused(token, "expired", at=T0 + timedelta(minutes=15))
+    # ... and as another type, even though its signature was checked before.
+    refused(token, "wrong token type", typ="voucher+jwt", at=T0 + timedelta(minutes=2))
