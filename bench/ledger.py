@@ -19,8 +19,18 @@ from backend.settings import load_settings
 
 
 async def posting_throughput(pg_url: str) -> list[tuple[str, float]]:
-    settings = load_settings({"TPH_ENV": "dev", "DATABASE_URL": pg_url, "TPH_DB_POOL_MAX": "10"})
+    from backend.kit.redis import close_redis, init_redis
+
+    settings = load_settings(
+        {
+            "TPH_ENV": "dev",
+            "DATABASE_URL": pg_url,
+            "TPH_DB_POOL_MAX": "10",
+            "REDIS_URL": "redis://127.0.0.1:6379/14",
+        }
+    )
     await db.init_db(settings)
+    await init_redis(settings)  # each earning publishes its wallet change after commit
     try:
         owners = [Subject(SubjectKind.PERSON, str(uuid.uuid4())) for _ in range(200)]
         # Warm the accounts up so each measurement earns into existing accounts.
@@ -63,6 +73,7 @@ async def posting_throughput(pg_url: str) -> list[tuple[str, float]]:
             )
         batched = batches * size / (time.perf_counter() - started)
     finally:
+        await close_redis()
         await db.close_db()
     return [
         ("single earnings, one transaction each, sequential", sequential),
