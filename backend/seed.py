@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from backend.methodology.seed import seed_methodologies
+
 SeedStep = Callable[[], Awaitable[int]]
-STEPS: list[tuple[str, SeedStep]] = []
+STEPS: list[tuple[str, SeedStep]] = [("scenarios", seed_methodologies)]
 
 
 async def seed_demo() -> dict[str, int]:

@@ -356,6 +356,58 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: None,
         row("OPERATION_NOT_ALLOWED"),
     ),
+    "methodologies": ("{ methodologies { id } }", lambda w: None, row("allowed")),
+    "scenarios": ("{ scenarios { id } }", lambda w: None, row("allowed")),
+    "earningRatio": ("{ earningRatio { pointsPerGram } }", lambda w: None, row("allowed")),
+    "draftMethodology": (
+        "mutation ($i: DraftMethodologyInput!) { draftMethodology(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {
+                "code": "MATRIX",
+                "nameZh": "x",
+                "nameEn": "x",
+                "unit": "km",
+                "baselineFactor": "1",
+                "projectFactor": "0",
+            }
+        },
+        authority_only(),
+    ),
+    "submitMethodologyForReview": (
+        "mutation ($i: MethodologyStepInput!) { submitMethodologyForReview(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"methodologyId": str(uuid.uuid4())}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
+    "reviewMethodology": (
+        "mutation ($i: ReviewMethodologyInput!) { reviewMethodology(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"methodologyId": str(uuid.uuid4()), "approve": True, "comment": "ok"}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
+    "retireMethodology": (
+        "mutation ($i: MethodologyStepInput!) { retireMethodology(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"methodologyId": str(uuid.uuid4())}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
+    "defineScenario": (
+        "mutation ($i: DefineScenarioInput!) { defineScenario(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {
+                "code": "MATRIX",
+                "nameZh": "x",
+                "nameEn": "x",
+                "methodologyCode": "NONE",
+                "category": "CYCLING",
+                "maxQuantityPerRecord": "1",
+                "dailyCapGrams": 1,
+            }
+        },
+        row("forbidden", anonymous="unauthenticated", authority="METHODOLOGY_UNKNOWN"),
+    ),
+    "setEarningRatio": (
+        "mutation ($i: SetEarningRatioInput!) { setEarningRatio(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"pointsPerGram": "1"}},
+        authority_only(),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -24,6 +24,7 @@ from backend.consent import schema as consent_schema
 from backend.kit.errors import DEFAULT_LANGUAGE
 from backend.ledger import schema as ledger_schema
 from backend.ledger.types import InsufficientPointsError
+from backend.methodology import schema as methodology_schema
 from backend.settings import Settings
 
 Query = merge_types(
@@ -34,11 +35,18 @@ Query = merge_types(
         accounts_schema.Query,
         consent_schema.Query,
         ledger_schema.Query,
+        methodology_schema.Query,
         audit_schema.Query,
     ),
 )
 Mutation = merge_types(
-    "Mutation", (accounts_schema.Mutation, consent_schema.Mutation, ledger_schema.Mutation)
+    "Mutation",
+    (
+        accounts_schema.Mutation,
+        consent_schema.Mutation,
+        ledger_schema.Mutation,
+        methodology_schema.Mutation,
+    ),
 )
 Subscription = merge_types("Subscription", (ledger_schema.Subscription,))
 

@@ -35,6 +35,7 @@ MODEL_MODULES = [
     "backend.accounts.models",
     "backend.consent.models",
     "backend.ledger.models",
+    "backend.methodology.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 
