@@ -22,6 +22,7 @@ from backend.accounts.oauth import token_endpoint
 from backend.api.schema import build_schema
 from backend.api.trusted import TrustedDocuments
 from backend.api.view import GraphQLView, error_response
+from backend.behaviour.http import records_endpoint
 from backend.kit import db
 from backend.kit.logging import (
     acceptable_request_id,
@@ -87,26 +88,28 @@ class _BodyTooLarge(Exception):
 class BodyLimitMiddleware:
     """Refuse request bodies over the limit with 413, before anything reads them whole."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, bulk: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max = max_bytes
+        self.bulk = bulk or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.bulk.get(scope.get("path", ""), self.default_max)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
-                too_large = int(declared) > self.max_bytes
+                too_large = int(declared) > limit
             except ValueError:
                 await error_response(400, "Bad Content-Length.", "BAD_REQUEST")(
                     scope, receive, send
                 )
                 return
             if too_large:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, limit)
                 return
         received = 0
         started = False
@@ -116,7 +119,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _BodyTooLarge()
             return message
 
@@ -130,16 +133,18 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, f"The body is over {self.max_bytes} bytes.", "PAYLOAD_TOO_LARGE"
-        )
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = error_response(413, f"The body is over {limit} bytes.", "PAYLOAD_TOO_LARGE")
         await response(scope, receive, send)
 
 
-KNOWN_PATHS = frozenset({"/graphql", "/oauth/token", "/healthz", "/readyz", "/metrics"})
+KNOWN_PATHS = frozenset(
+    {"/graphql", "/oauth/token", "/platform/v1/records", "/healthz", "/readyz", "/metrics"}
+)
+# Larger bodies where batches of 1,000 records are expected.
+BULK_BODY_BYTES = {"/platform/v1/records": 2 * 1024 * 1024}
 
 
 async def healthz(request: Request) -> Response:
@@ -232,13 +237,14 @@ def create_app(
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
             Route("/oauth/token", token_endpoint, methods=["POST"]),
+            Route("/platform/v1/records", records_endpoint, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
         ],
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, bulk=BULK_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware)
     app.state.settings = settings
     return app

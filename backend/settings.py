@@ -93,7 +93,7 @@ class Settings:
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None
     # GraphQL limits (RELIABILITY.md 11)
-    max_body_bytes: int = 256 * 1024
+    max_body_bytes: int = 512 * 1024
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
@@ -182,7 +182,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_outbox_path=Path(env.get("TPH_SMS_OUTBOX") or ROOT / "var" / "sms-outbox.jsonl"),
         sms_gateway_url=env.get("TPH_SMS_GATEWAY_URL") or None,
         sms_gateway_token=env.get("TPH_SMS_GATEWAY_TOKEN") or None,
-        max_body_bytes=_int(env, "TPH_MAX_BODY_BYTES", 256 * 1024, minimum=1024),
+        max_body_bytes=_int(env, "TPH_MAX_BODY_BYTES", 512 * 1024, minimum=1024),
         max_depth=_int(env, "TPH_MAX_DEPTH", 12, minimum=2),
         max_aliases=_int(env, "TPH_MAX_ALIASES", 30, minimum=1),
         max_tokens=_int(env, "TPH_MAX_TOKENS", 2000, minimum=50),

@@ -408,6 +408,28 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: {"i": {"pointsPerGram": "1"}},
         authority_only(),
     ),
+    "reportBehaviourRecords": (
+        "mutation ($i: ReportBehaviourRecordsInput!) { reportBehaviourRecords(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {
+                "records": [
+                    {
+                        "eventId": "m",
+                        "subjectId": str(uuid.uuid4()),
+                        "scenario": "METRO",
+                        "quantity": "1",
+                        "occurredAt": "2026-11-24T08:00:00+08:00",
+                    }
+                ]
+            }
+        },
+        row("forbidden", anonymous="unauthenticated", platform="allowed"),
+    ),
+    "recordOutcomeCounts": (
+        "query ($id: ID!) { recordOutcomeCounts(platformId: $id) { code } }",
+        lambda w: {"id": w.ids["platform"]},
+        authority_only(),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

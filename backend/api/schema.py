@@ -20,6 +20,7 @@ from backend.api.extensions import schema_extensions
 from backend.api.node import NodeQuery
 from backend.api.scalars import SCALAR_MAP
 from backend.audit import schema as audit_schema
+from backend.behaviour import schema as behaviour_schema
 from backend.consent import schema as consent_schema
 from backend.kit.errors import DEFAULT_LANGUAGE
 from backend.ledger import schema as ledger_schema
@@ -36,6 +37,7 @@ Query = merge_types(
         consent_schema.Query,
         ledger_schema.Query,
         methodology_schema.Query,
+        behaviour_schema.Query,
         audit_schema.Query,
     ),
 )
@@ -46,6 +48,7 @@ Mutation = merge_types(
         consent_schema.Mutation,
         ledger_schema.Mutation,
         methodology_schema.Mutation,
+        behaviour_schema.Mutation,
     ),
 )
 Subscription = merge_types("Subscription", (ledger_schema.Subscription,))

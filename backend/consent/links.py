@@ -189,3 +189,9 @@ async def subject_refs_of(*, actor: Actor) -> dict[int, str]:
         return {}
     links = await SubjectLink.filter(subject_id=actor.id).values("platform_id", "subject_ref")
     return {row["platform_id"]: str(row["subject_ref"]) for row in links}
+
+
+async def subject_kind(subject_id: str) -> str:
+    """PERSON, HOUSEHOLD or BUSINESS: the kind of a linked subject (PERSON when never linked)."""
+    link = await SubjectLink.filter(subject_id=subject_id).first().values("subject_kind")
+    return str(link["subject_kind"]) if link else "PERSON"

@@ -20,6 +20,11 @@ from backend.consent.models import DataGrant, GrantKind, GrantStatus, SubjectLin
 UNKNOWN_SUBJECT = "UNKNOWN_SUBJECT"
 NOT_AUTHORISED = "NOT_AUTHORISED"
 OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
+# Why a subject does not authorise now: the latest grant that covered the record ended this way.
+NO_GRANT = "NO_GRANT"
+GRANT_WITHDRAWN = "GRANT_WITHDRAWN"
+GRANT_REVOKED = "GRANT_REVOKED"
+GRANT_EXPIRED = "GRANT_EXPIRED"
 
 
 @dataclass(frozen=True)
@@ -32,10 +37,12 @@ class RecordClaim:
 
 @dataclass(frozen=True)
 class Verdict:
-    """`reason` is None when accepted; `subject_id` names the owner for the ledger."""
+    """`reason` is None when accepted; `subject_id` names the owner for the ledger. When the
+    reason is NOT_AUTHORISED, `why` says how the last covering grant ended (or NO_GRANT)."""
 
     reason: str | None
     subject_id: str | None
+    why: str | None = None
 
 
 def _covers(grant: DataGrant, claim: RecordClaim, check_meters: bool) -> bool:
@@ -64,7 +71,6 @@ async def judge(
         platform_id=platform_pk,
         kind=GrantKind.DATA,
         subject_id__in=list({uuid.UUID(s) for s in subject_of.values()}),
-        status__in=[GrantStatus.AUTHORISED, GrantStatus.EXPIRED],
     )
     by_subject: dict[str, list[DataGrant]] = {}
     for grant in grants:
@@ -78,11 +84,27 @@ async def judge(
         covering = [g for g in by_subject.get(subject_id, []) if _covers(g, claim, check_meters)]
         current = any(g.status == GrantStatus.AUTHORISED and g.expires_at > at for g in covering)
         if not current:
-            verdicts.append(Verdict(NOT_AUTHORISED, subject_id))
+            verdicts.append(Verdict(NOT_AUTHORISED, subject_id, _why(covering)))
             continue
-        inside = any(g.authorised_at <= claim.occurred_at < g.expires_at for g in covering)
+        # Windows of grants withdrawn or revoked never count again.
+        inside = any(
+            g.authorised_at <= claim.occurred_at < g.expires_at
+            for g in covering
+            if g.status in (GrantStatus.AUTHORISED, GrantStatus.EXPIRED)
+        )
         verdicts.append(Verdict(None if inside else OUTSIDE_WINDOW, subject_id))
     return verdicts
+
+
+def _why(covering: list[DataGrant]) -> str:
+    if not covering:
+        return NO_GRANT
+    latest = max(covering, key=lambda g: (g.authorised_at, g.id))
+    if latest.status == GrantStatus.WITHDRAWN:
+        return GRANT_WITHDRAWN
+    if latest.status == GrantStatus.REVOKED:
+        return GRANT_REVOKED
+    return GRANT_EXPIRED
 
 
 async def authorised_refs(

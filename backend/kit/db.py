@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import decimal
 import logging
 import random
 import re
@@ -36,6 +37,7 @@ MODEL_MODULES = [
     "backend.consent.models",
     "backend.ledger.models",
     "backend.methodology.models",
+    "backend.behaviour.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 
@@ -167,7 +169,7 @@ def portable(sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return sql, list(values)
     order = [int(n) - 1 for n in _PLACEHOLDER.findall(sql)]
     # SQLite keeps UUIDs as text, as Tortoise's UUIDField does there.
-    converted = [str(v) if isinstance(v, uuid.UUID) else v for v in values]
+    converted = [str(v) if isinstance(v, uuid.UUID | decimal.Decimal) else v for v in values]
     return _PLACEHOLDER.sub("?", sql), [converted[i] for i in order]
 
 

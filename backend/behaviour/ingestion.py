@@ -1,0 +1,325 @@
+"""Batch reporting of behaviour records by a data platform: one database transaction per batch.
+
+Each record gets its own outcome: ACCEPTED (grams, points, capped or not), DUPLICATE (the first
+outcome of the same (subject, platform, event id)) or REJECTED with a code. Records are applied in
+order of occurrence time, then event id, so that the record reaching a daily cap earns the rest
+and says it was capped. The daily totals of the batch's (subject, scenario, day) are locked in key
+order before anything is credited, so two batches for the same subjects serialise instead of both
+spending the same cap. The GraphQL mutation and the bulk route both call `report`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from backend.accounts import queries as accounts
+from backend.accounts.subjects import Subject, SubjectKind
+from backend.behaviour.models import BehaviourRecord, DailyTotal
+from backend.consent import links, matching
+from backend.kit import clock, db
+from backend.kit.actor import Actor, require_kind
+from backend.kit.errors import InvalidInput
+from backend.kit.faults import crash_point
+from backend.kit.ids import new_public_id
+from backend.ledger import service as ledger
+from backend.methodology import service as methodology
+from backend.methodology.models import Scenario
+
+MAX_BATCH = 1000
+TOO_OLD = timedelta(days=30)
+FUTURE_SLACK = timedelta(minutes=5)
+
+ACCEPTED, DUPLICATE, REJECTED = "ACCEPTED", "DUPLICATE", "REJECTED"
+
+
+@dataclass
+class Outcome:
+    event_id: str
+    status: str
+    code: str | None = None
+    grams: int = 0
+    points: int = 0
+    capped: bool = False
+
+
+@dataclass
+class _Record:
+    index: int
+    event_id: str
+    subject_ref: str
+    scenario: str
+    quantity: Decimal
+    occurred_at: datetime
+    meter_account: str | None
+    outcome: Outcome | None = None
+    subject_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse(index: int, raw: Any) -> tuple[_Record | None, Outcome | None]:
+    """A well-formed record, or a REJECTED INVALID_RECORD outcome saying nothing more."""
+    event_id = raw.get("eventId") if isinstance(raw, dict) else None
+    label = event_id if isinstance(event_id, str) else f"#{index}"
+    try:
+        if not isinstance(raw, dict):
+            raise ValueError
+        subject_ref, scenario = raw.get("subjectId"), raw.get("scenario")
+        if not (isinstance(event_id, str) and 1 <= len(event_id) <= 100):
+            raise ValueError
+        if not (isinstance(subject_ref, str) and isinstance(scenario, str) and len(scenario) <= 40):
+            raise ValueError
+        quantity = Decimal(str(raw.get("quantity")))
+        if not quantity.is_finite():
+            raise ValueError
+        occurred = raw.get("occurredAt")
+        occurred_at = (
+            occurred if isinstance(occurred, datetime) else datetime.fromisoformat(str(occurred))
+        )
+        if occurred_at.tzinfo is None:
+            raise ValueError
+        meter = raw.get("meterAccount")
+        if meter is not None and not (isinstance(meter, str) and 1 <= len(meter) <= 40):
+            raise ValueError
+    except (ValueError, TypeError, InvalidOperation):
+        return None, Outcome(label, REJECTED, "INVALID_RECORD")
+    return _Record(index, event_id, subject_ref, scenario, quantity, occurred_at, meter), None
+
+
+async def report(*, actor: Actor, records: list[Any]) -> list[Outcome]:
+    """Judge and credit a batch; returns an outcome per record, in the order sent."""
+    platform_public_id = require_kind(actor, "platform")
+    if not isinstance(records, list) or not 1 <= len(records) <= MAX_BATCH:
+        raise InvalidInput(
+            field="records",
+            reason=f"1 to {MAX_BATCH} records",
+            reason_zh=f"每批 1 至 {MAX_BATCH} 条",
+        )
+    platform = await accounts.data_platform(platform_public_id)
+    outcomes: list[Outcome | None] = [None] * len(records)
+    parsed: list[_Record] = []
+    for index, raw in enumerate(records):
+        record, bad = _parse(index, raw)
+        if bad is not None:
+            outcomes[index] = bad
+        else:
+            assert record is not None
+            parsed.append(record)
+    if platform is None or not platform[2]:
+        for record in parsed:
+            outcomes[record.index] = Outcome(record.event_id, REJECTED, "PLATFORM_SUSPENDED")
+        await _count(platform[0] if platform else None, outcomes)
+        return [o for o in outcomes if o is not None]
+    platform_pk = platform[0]
+    now = clock.now()
+    async with db.transaction():
+        await _judge(platform_pk, platform_public_id, parsed, now)
+        await _credit(platform_pk, [r for r in parsed if r.outcome is None], now)
+        for record in parsed:
+            first = record.extra.get("first")
+            if first is not None:  # the same event twice in one batch: the first's outcome
+                assert first.outcome is not None
+                record.outcome = (
+                    Outcome(record.event_id, REJECTED, first.outcome.code)
+                    if first.outcome.status == REJECTED
+                    else Outcome(
+                        record.event_id,
+                        DUPLICATE,
+                        None,
+                        first.outcome.grams,
+                        first.outcome.points,
+                        first.outcome.capped,
+                    )
+                )
+        for record in parsed:
+            outcomes[record.index] = record.outcome
+        await _count(platform_pk, outcomes)
+        crash_point("behaviour.batch.before_commit")
+    return [o for o in outcomes if o is not None]
+
+
+async def _judge(
+    platform_pk: int, platform_public_id: str, records: list[_Record], now: datetime
+) -> None:
+    """Every check that needs no lock: scenario, plausibility, time, consent, duplicates."""
+    scenarios = {
+        s.code: s for s in await Scenario.filter(code__in=list({r.scenario for r in records}))
+    }
+    seen: dict[str, _Record] = {}
+    claims = []
+    for record in records:
+        scenario = scenarios.get(record.scenario)
+        if record.event_id in seen:
+            record.outcome = Outcome(record.event_id, DUPLICATE)  # filled from the first below
+            record.extra["first"] = seen[record.event_id]
+            continue
+        seen[record.event_id] = record
+        if (
+            scenario is None
+            or not scenario.active
+            or (scenario.allowed_platforms and platform_public_id not in scenario.allowed_platforms)
+        ):
+            record.outcome = Outcome(record.event_id, REJECTED, "SCENARIO_NOT_ALLOWED")
+        elif record.quantity <= 0 or record.quantity > Decimal(scenario.max_quantity_per_record):
+            record.outcome = Outcome(record.event_id, REJECTED, "IMPLAUSIBLE_QUANTITY")
+        elif record.occurred_at > now + FUTURE_SLACK:
+            record.outcome = Outcome(record.event_id, REJECTED, "IN_FUTURE")
+        elif record.occurred_at < now - TOO_OLD:
+            record.outcome = Outcome(record.event_id, REJECTED, "TOO_OLD")
+        else:
+            record.extra["scenario"] = scenario
+            claims.append(record)
+    verdicts = await matching.judge(
+        platform_pk=platform_pk,
+        claims=[
+            matching.RecordClaim(
+                r.subject_ref, r.extra["scenario"].category, r.occurred_at, r.meter_account
+            )
+            for r in claims
+        ],
+        at=now,
+    )
+    for record, verdict in zip(claims, verdicts, strict=True):
+        record.subject_id = verdict.subject_id
+        if verdict.reason == matching.UNKNOWN_SUBJECT:
+            record.outcome = Outcome(record.event_id, REJECTED, "UNKNOWN_SUBJECT")
+        elif verdict.reason == matching.NOT_AUTHORISED:
+            record.outcome = Outcome(record.event_id, REJECTED, verdict.why or "NO_GRANT")
+        elif verdict.reason == matching.OUTSIDE_WINDOW:
+            record.outcome = Outcome(record.event_id, REJECTED, "OUTSIDE_GRANT_WINDOW")
+    # Records credited before: their first outcome.
+    candidates = [r for r in claims if r.outcome is None]
+    if candidates:
+        stored = await BehaviourRecord.filter(
+            platform_id=platform_pk,
+            subject_id__in=list({uuid.UUID(r.subject_id or "") for r in candidates}),
+            event_id__in=[r.event_id for r in candidates],
+        ).values("subject_id", "event_id", "grams", "points", "capped")
+        first = {(str(s["subject_id"]), s["event_id"]): s for s in stored}
+        for record in candidates:
+            hit = first.get((record.subject_id or "", record.event_id))
+            if hit is not None:
+                record.outcome = Outcome(
+                    record.event_id, DUPLICATE, None, hit["grams"], hit["points"], hit["capped"]
+                )
+    for record in candidates:
+        if record.outcome is None:
+            factor = await methodology.factor_at(
+                record.extra["scenario"].methodology_code, record.occurred_at
+            )
+            if factor is None:
+                record.outcome = Outcome(record.event_id, REJECTED, "SCENARIO_NOT_ALLOWED")
+            else:
+                record.extra["factor"] = factor
+
+
+async def _credit(platform_pk: int, records: list[_Record], now: datetime) -> None:
+    """Apply the daily caps in order and credit points; the caller's transaction holds it all."""
+    ordered = sorted(records, key=lambda r: (r.occurred_at, r.event_id))
+    keys = sorted(
+        {(r.subject_id or "", r.scenario, clock.shanghai_date(r.occurred_at)) for r in ordered}
+    )
+    totals: dict[tuple[str, str, str], int] = {}
+    for subject_id, scenario_code, day in keys:  # fixed lock order: no deadlock between batches
+        await db.execute(
+            "INSERT INTO behaviour_daily_total (subject_id, scenario_code, day, grams)"
+            " VALUES ($1, $2, $3, 0) ON CONFLICT (subject_id, scenario_code, day) DO NOTHING",
+            uuid.UUID(subject_id),
+            scenario_code,
+            day,
+        )
+        row = (
+            await DailyTotal.filter(subject_id=subject_id, scenario_code=scenario_code, day=day)
+            .select_for_update()
+            .first()
+        )
+        assert row is not None
+        totals[(subject_id, scenario_code, day)] = row.grams
+    for record in ordered:
+        scenario: Scenario = record.extra["scenario"]
+        key = (record.subject_id or "", record.scenario, clock.shanghai_date(record.occurred_at))
+        ratio = await methodology.ratio_at(record.occurred_at)
+        grams, _ = methodology.grams_and_points(record.quantity, record.extra["factor"], ratio)
+        credited = min(grams, max(0, scenario.daily_cap_grams - totals[key]))
+        _, points = methodology.grams_and_points(Decimal(credited), Decimal(1), ratio)
+        capped = credited < grams
+        # The unique index decides: a batch that committed the same event while this one waited
+        # for the locks makes this record a duplicate (nothing credited, its first outcome).
+        inserted = await db.fetch(
+            "INSERT INTO behaviour_record (public_id, subject_id, platform_id, event_id, scenario_code,"
+            " methodology_code, quantity, occurred_at, meter_account, grams, points, capped, received_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            " ON CONFLICT (subject_id, platform_id, event_id) DO NOTHING RETURNING id",
+            new_public_id(),
+            uuid.UUID(record.subject_id or ""),
+            platform_pk,
+            record.event_id,
+            record.scenario,
+            scenario.methodology_code,
+            record.quantity,
+            record.occurred_at,
+            record.meter_account,
+            credited,
+            points,
+            capped,
+            now,
+        )
+        if not inserted:
+            first = await BehaviourRecord.get(
+                subject_id=record.subject_id, platform_id=platform_pk, event_id=record.event_id
+            )
+            record.outcome = Outcome(
+                record.event_id, DUPLICATE, None, first.grams, first.points, first.capped
+            )
+            continue
+        totals[key] += credited
+        if points > 0:
+            owner = Subject(
+                SubjectKind(await links.subject_kind(record.subject_id or "")),
+                record.subject_id or "",
+            )
+            movement = await ledger.earn(
+                owner=owner,
+                amount=points,
+                idempotency_key=f"record:{platform_pk}:{record.event_id}",
+                cause={
+                    "type": "behaviour_record",
+                    "scenario": record.scenario,
+                    "eventId": record.event_id,
+                    "grams": credited,
+                },
+            )
+            await db.execute(
+                "UPDATE behaviour_record SET earning_id = $1 WHERE id = $2",
+                uuid.UUID(movement.transaction_id),
+                inserted[0]["id"],
+            )
+        record.outcome = Outcome(record.event_id, ACCEPTED, None, credited, points, capped)
+    for (subject_id, scenario_code, day), grams in totals.items():
+        await DailyTotal.filter(subject_id=subject_id, scenario_code=scenario_code, day=day).update(
+            grams=grams
+        )
+
+
+async def _count(platform_pk: int | None, outcomes: list[Outcome | None]) -> None:
+    """Every outcome counted per platform, day and code, for supervision."""
+    if platform_pk is None:
+        return
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        if outcome is not None:
+            code = outcome.code if outcome.status == REJECTED else outcome.status
+            counts[code or outcome.status] = counts.get(code or outcome.status, 0) + 1
+    day = clock.shanghai_date(clock.now())
+    for code, count in sorted(counts.items()):
+        await db.execute(
+            "INSERT INTO behaviour_outcome_count (platform_id, day, code, count) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (platform_id, day, code) DO UPDATE SET count = behaviour_outcome_count.count + $4",
+            platform_pk,
+            day,
+            code,
+            count,
+        )
