@@ -25,6 +25,7 @@ from backend.kit.actor import Actor, require_kind
 from backend.kit.errors import InvalidInput
 from backend.kit.faults import crash_point
 from backend.kit.ids import new_public_id
+from backend.ledger import batch as ledger_batch
 from backend.ledger import service as ledger
 from backend.methodology import service as methodology
 from backend.methodology.models import Scenario
@@ -90,7 +91,12 @@ def _parse(index: int, raw: Any) -> tuple[_Record | None, Outcome | None]:
 
 
 async def report(*, actor: Actor, records: list[Any]) -> list[Outcome]:
-    """Judge and credit a batch; returns an outcome per record, in the order sent."""
+    """Judge and credit a batch; returns an outcome per record, in the order sent. A deadlock
+    or serialization failure with a concurrent batch is retried (the batch is idempotent)."""
+    return await db.with_retries(lambda: _report(actor=actor, records=records))
+
+
+async def _report(*, actor: Actor, records: list[Any]) -> list[Outcome]:
     platform_public_id = require_kind(actor, "platform")
     if not isinstance(records, list) or not 1 <= len(records) <= MAX_BATCH:
         raise InvalidInput(
@@ -190,21 +196,8 @@ async def _judge(
             record.outcome = Outcome(record.event_id, REJECTED, verdict.why or "NO_GRANT")
         elif verdict.reason == matching.OUTSIDE_WINDOW:
             record.outcome = Outcome(record.event_id, REJECTED, "OUTSIDE_GRANT_WINDOW")
-    # Records credited before: their first outcome.
+    # Duplicates of records credited before are found under the locks, in _credit.
     candidates = [r for r in claims if r.outcome is None]
-    if candidates:
-        stored = await BehaviourRecord.filter(
-            platform_id=platform_pk,
-            subject_id__in=list({uuid.UUID(r.subject_id or "") for r in candidates}),
-            event_id__in=[r.event_id for r in candidates],
-        ).values("subject_id", "event_id", "grams", "points", "capped")
-        first = {(str(s["subject_id"]), s["event_id"]): s for s in stored}
-        for record in candidates:
-            hit = first.get((record.subject_id or "", record.event_id))
-            if hit is not None:
-                record.outcome = Outcome(
-                    record.event_id, DUPLICATE, None, hit["grams"], hit["points"], hit["capped"]
-                )
     for record in candidates:
         if record.outcome is None:
             factor = await methodology.factor_at(
@@ -217,13 +210,45 @@ async def _judge(
 
 
 async def _credit(platform_pk: int, records: list[_Record], now: datetime) -> None:
-    """Apply the daily caps in order and credit points; the caller's transaction holds it all."""
+    """Lock the daily totals, apply the caps in order and credit; in the caller's transaction."""
     ordered = sorted(records, key=lambda r: (r.occurred_at, r.event_id))
+    if not ordered:
+        return
+    totals = await _lock_daily_totals(ordered)
+    # Holding those locks, a concurrent batch with the same events has committed or waits for us:
+    # what it committed is a duplicate now, with its first outcome.
+    await _mark_duplicates(platform_pk, ordered)
+    credited_records = []
+    for record in ordered:
+        if record.outcome is not None:
+            continue
+        scenario: Scenario = record.extra["scenario"]
+        key = (record.subject_id or "", record.scenario, clock.shanghai_date(record.occurred_at))
+        ratio = await methodology.ratio_at(record.occurred_at)
+        grams, _ = methodology.grams_and_points(record.quantity, record.extra["factor"], ratio)
+        credited = min(grams, max(0, scenario.daily_cap_grams - totals[key]))
+        _, points = methodology.grams_and_points(Decimal(credited), Decimal(1), ratio)
+        totals[key] += credited
+        record.outcome = Outcome(
+            record.event_id, ACCEPTED, None, credited, points, credited < grams
+        )
+        credited_records.append(record)
+    if db.is_postgres():
+        await _write_set_based(platform_pk, credited_records, now)
+    else:
+        for record in credited_records:
+            await _write_one(platform_pk, record, now)
+    for (subject_id, scenario_code, day), grams in totals.items():
+        await DailyTotal.filter(subject_id=subject_id, scenario_code=scenario_code, day=day).update(
+            grams=grams
+        )
+
+
+async def _lock_daily_totals(ordered: list[_Record]) -> dict[tuple[str, str, str], int]:
     keys = sorted(
         {(r.subject_id or "", r.scenario, clock.shanghai_date(r.occurred_at)) for r in ordered}
     )
-    totals: dict[tuple[str, str, str], int] = {}
-    for subject_id, scenario_code, day in keys:  # fixed lock order: no deadlock between batches
+    for subject_id, scenario_code, day in keys:
         await db.execute(
             "INSERT INTO behaviour_daily_total (subject_id, scenario_code, day, grams)"
             " VALUES ($1, $2, $3, 0) ON CONFLICT (subject_id, scenario_code, day) DO NOTHING",
@@ -231,6 +256,9 @@ async def _credit(platform_pk: int, records: list[_Record], now: datetime) -> No
             scenario_code,
             day,
         )
+    totals: dict[tuple[str, str, str], int] = {}
+    # In key order, so two batches lock shared rows in the same order (no deadlock).
+    for subject_id, scenario_code, day in keys:
         row = (
             await DailyTotal.filter(subject_id=subject_id, scenario_code=scenario_code, day=day)
             .select_for_update()
@@ -238,70 +266,123 @@ async def _credit(platform_pk: int, records: list[_Record], now: datetime) -> No
         )
         assert row is not None
         totals[(subject_id, scenario_code, day)] = row.grams
+    return totals
+
+
+async def _mark_duplicates(platform_pk: int, ordered: list[_Record]) -> None:
+    stored = await BehaviourRecord.filter(
+        platform_id=platform_pk,
+        subject_id__in=list({uuid.UUID(r.subject_id or "") for r in ordered}),
+        event_id__in=[r.event_id for r in ordered],
+    ).values("subject_id", "event_id", "grams", "points", "capped")
+    first = {(str(s["subject_id"]), s["event_id"]): s for s in stored}
     for record in ordered:
-        scenario: Scenario = record.extra["scenario"]
-        key = (record.subject_id or "", record.scenario, clock.shanghai_date(record.occurred_at))
-        ratio = await methodology.ratio_at(record.occurred_at)
-        grams, _ = methodology.grams_and_points(record.quantity, record.extra["factor"], ratio)
-        credited = min(grams, max(0, scenario.daily_cap_grams - totals[key]))
-        _, points = methodology.grams_and_points(Decimal(credited), Decimal(1), ratio)
-        capped = credited < grams
-        # The unique index decides: a batch that committed the same event while this one waited
-        # for the locks makes this record a duplicate (nothing credited, its first outcome).
-        inserted = await db.fetch(
-            "INSERT INTO behaviour_record (public_id, subject_id, platform_id, event_id, scenario_code,"
-            " methodology_code, quantity, occurred_at, meter_account, grams, points, capped, received_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-            " ON CONFLICT (subject_id, platform_id, event_id) DO NOTHING RETURNING id",
-            new_public_id(),
-            uuid.UUID(record.subject_id or ""),
-            platform_pk,
-            record.event_id,
-            record.scenario,
-            scenario.methodology_code,
-            record.quantity,
-            record.occurred_at,
-            record.meter_account,
-            credited,
-            points,
-            capped,
-            now,
-        )
-        if not inserted:
-            first = await BehaviourRecord.get(
-                subject_id=record.subject_id, platform_id=platform_pk, event_id=record.event_id
-            )
+        hit = first.get((record.subject_id or "", record.event_id))
+        if hit is not None:
             record.outcome = Outcome(
-                record.event_id, DUPLICATE, None, first.grams, first.points, first.capped
+                record.event_id, DUPLICATE, None, hit["grams"], hit["points"], hit["capped"]
             )
-            continue
-        totals[key] += credited
-        if points > 0:
-            owner = Subject(
-                SubjectKind(await links.subject_kind(record.subject_id or "")),
-                record.subject_id or "",
-            )
-            movement = await ledger.earn(
-                owner=owner,
-                amount=points,
-                idempotency_key=f"record:{platform_pk}:{record.event_id}",
-                cause={
-                    "type": "behaviour_record",
-                    "scenario": record.scenario,
-                    "eventId": record.event_id,
-                    "grams": credited,
-                },
-            )
-            await db.execute(
-                "UPDATE behaviour_record SET earning_id = $1 WHERE id = $2",
-                uuid.UUID(movement.transaction_id),
-                inserted[0]["id"],
-            )
-        record.outcome = Outcome(record.event_id, ACCEPTED, None, credited, points, capped)
-    for (subject_id, scenario_code, day), grams in totals.items():
-        await DailyTotal.filter(subject_id=subject_id, scenario_code=scenario_code, day=day).update(
-            grams=grams
+
+
+def _cause(record: _Record) -> dict[str, Any]:
+    assert record.outcome is not None
+    return {
+        "type": "behaviour_record",
+        "scenario": record.scenario,
+        "eventId": record.event_id,
+        "grams": record.outcome.grams,
+    }
+
+
+async def _write_one(platform_pk: int, record: _Record, now: datetime) -> None:
+    """The portable path (SQLite): the record, then its earning through the ledger service."""
+    outcome = record.outcome
+    assert outcome is not None
+    scenario: Scenario = record.extra["scenario"]
+    inserted = await db.fetch(
+        "INSERT INTO behaviour_record (public_id, subject_id, platform_id, event_id, scenario_code,"
+        " methodology_code, quantity, occurred_at, meter_account, grams, points, capped, received_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        new_public_id(),
+        uuid.UUID(record.subject_id or ""),
+        platform_pk,
+        record.event_id,
+        record.scenario,
+        scenario.methodology_code,
+        record.quantity,
+        record.occurred_at,
+        record.meter_account,
+        outcome.grams,
+        outcome.points,
+        outcome.capped,
+        now,
+    )
+    if outcome.points > 0:
+        owner = Subject(
+            SubjectKind(await links.subject_kind(record.subject_id or "")), record.subject_id or ""
         )
+        movement = await ledger.earn(
+            owner=owner,
+            amount=outcome.points,
+            idempotency_key=f"record:{platform_pk}:{record.event_id}",
+            cause=_cause(record),
+        )
+        await db.execute(
+            "UPDATE behaviour_record SET earning_id = $1 WHERE id = $2",
+            uuid.UUID(movement.transaction_id),
+            inserted[0]["id"],
+        )
+
+
+async def _write_set_based(platform_pk: int, records: list[_Record], now: datetime) -> None:
+    """PostgreSQL: every record and every earning of the batch in a few statements."""
+    if not records:
+        return
+    kinds = await links.subject_kinds(list({r.subject_id or "" for r in records}))
+    earning_of = await ledger_batch.earn_many_set_based(
+        [
+            ledger_batch.Earning(
+                owner=Subject(
+                    SubjectKind(kinds.get(r.subject_id or "", "PERSON")), r.subject_id or ""
+                ),
+                amount=r.outcome.points,
+                idempotency_key=f"record:{platform_pk}:{r.event_id}",
+                cause=_cause(r),
+            )
+            for r in records
+            if r.outcome is not None and r.outcome.points > 0
+        ]
+    )
+    outcomes = [r.outcome for r in records]
+    assert all(o is not None for o in outcomes)
+    await db.execute(
+        "INSERT INTO behaviour_record (public_id, subject_id, platform_id, event_id, scenario_code,"
+        " methodology_code, quantity, occurred_at, meter_account, grams, points, capped, earning_id,"
+        " received_at)"
+        " SELECT p, s, $3, e, c, m, q, t, a, g, n, k, x, $14 FROM unnest($1::uuid[], $2::uuid[],"
+        " $4::text[], $5::text[], $6::text[], $7::numeric[], $8::timestamptz[], $9::text[],"
+        " $10::bigint[], $11::bigint[], $12::boolean[], $13::uuid[])"
+        " AS r(p, s, e, c, m, q, t, a, g, n, k, x)",
+        [new_public_id() for _ in records],
+        [uuid.UUID(r.subject_id or "") for r in records],
+        platform_pk,
+        [r.event_id for r in records],
+        [r.scenario for r in records],
+        [r.extra["scenario"].methodology_code for r in records],
+        [r.quantity for r in records],
+        [r.occurred_at for r in records],
+        [r.meter_account for r in records],
+        [o.grams for o in outcomes if o],
+        [o.points for o in outcomes if o],
+        [o.capped for o in outcomes if o],
+        [
+            uuid.UUID(earning_of[f"record:{platform_pk}:{r.event_id}"])
+            if f"record:{platform_pk}:{r.event_id}" in earning_of
+            else None
+            for r in records
+        ],
+        now,
+    )
 
 
 async def _count(platform_pk: int | None, outcomes: list[Outcome | None]) -> None:

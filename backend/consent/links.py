@@ -195,3 +195,9 @@ async def subject_kind(subject_id: str) -> str:
     """PERSON, HOUSEHOLD or BUSINESS: the kind of a linked subject (PERSON when never linked)."""
     link = await SubjectLink.filter(subject_id=subject_id).first().values("subject_kind")
     return str(link["subject_kind"]) if link else "PERSON"
+
+
+async def subject_kinds(subject_ids: list[str]) -> dict[str, str]:
+    """Subject id -> PERSON, HOUSEHOLD or BUSINESS, for many at once."""
+    rows = await SubjectLink.filter(subject_id__in=subject_ids).values("subject_id", "subject_kind")
+    return {str(r["subject_id"]): str(r["subject_kind"]) for r in rows}

@@ -9,7 +9,7 @@ from backend.accounts.subjects import Subject, SubjectKind
 from backend.behaviour import ingestion
 from backend.behaviour.models import BehaviourRecord, OutcomeCount
 from backend.consent import grants
-from backend.kit import clock, db, faults
+from backend.kit import clock, faults
 from backend.ledger import queries
 from backend.ledger.models import LedgerTransaction
 from backend.methodology import service as methodology
@@ -237,10 +237,7 @@ async def test_batches_are_one_to_a_thousand_records_from_a_platform(world):
 async def test_overlapping_batches_at_once_credit_each_record_once(world):
     batch_one = [rec(world, f"e{n}", "1") for n in range(0, 30)]
     batch_two = [rec(world, f"e{n}", "1") for n in range(15, 45)]
-    results = await asyncio.gather(
-        db.with_retries(lambda: report(world, *batch_one)),
-        db.with_retries(lambda: report(world, *batch_two)),
-    )
+    results = await asyncio.gather(report(world, *batch_one), report(world, *batch_two))
     accepted = sum(1 for outcomes in results for o in outcomes if o.status == "ACCEPTED")
     assert accepted == 45
     assert await BehaviourRecord.all().count() == 45
