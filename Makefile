@@ -42,6 +42,7 @@ contract: $(STAMP)
 bench: $(STAMP)
 	infra/local/services.sh ensure
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.ingestion
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -72,8 +72,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from backend import seed
+    from backend.kit.redis import init_redis
 
     async def go() -> int:
+        await init_redis(get_settings())
         created = await seed.seed_demo()
         print(f"demo data: {created}")
         return 0

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from backend.behaviour.seed import seed_demo_reporting
 from backend.methodology.seed import seed_methodologies
 
 SeedStep = Callable[[], Awaitable[int]]
-STEPS: list[tuple[str, SeedStep]] = [("scenarios", seed_methodologies)]
+STEPS: list[tuple[str, SeedStep]] = [
+    ("scenarios", seed_methodologies),
+    ("records accepted", seed_demo_reporting),
+]
 
 
 async def seed_demo() -> dict[str, int]:

@@ -198,11 +198,13 @@ async def _judge(
             record.outcome = Outcome(record.event_id, REJECTED, "OUTSIDE_GRANT_WINDOW")
     # Duplicates of records credited before are found under the locks, in _credit.
     candidates = [r for r in claims if r.outcome is None]
+    rates = await methodology.rates_for(
+        list({r.extra["scenario"].methodology_code for r in candidates})
+    )
     for record in candidates:
+        record.extra["rates"] = rates
         if record.outcome is None:
-            factor = await methodology.factor_at(
-                record.extra["scenario"].methodology_code, record.occurred_at
-            )
+            factor = rates.factor_at(record.extra["scenario"].methodology_code, record.occurred_at)
             if factor is None:
                 record.outcome = Outcome(record.event_id, REJECTED, "SCENARIO_NOT_ALLOWED")
             else:
@@ -224,7 +226,7 @@ async def _credit(platform_pk: int, records: list[_Record], now: datetime) -> No
             continue
         scenario: Scenario = record.extra["scenario"]
         key = (record.subject_id or "", record.scenario, clock.shanghai_date(record.occurred_at))
-        ratio = await methodology.ratio_at(record.occurred_at)
+        ratio = record.extra["rates"].ratio_at(record.occurred_at)
         grams, _ = methodology.grams_and_points(record.quantity, record.extra["factor"], ratio)
         credited = min(grams, max(0, scenario.daily_cap_grams - totals[key]))
         _, points = methodology.grams_and_points(Decimal(credited), Decimal(1), ratio)
@@ -238,16 +240,38 @@ async def _credit(platform_pk: int, records: list[_Record], now: datetime) -> No
     else:
         for record in credited_records:
             await _write_one(platform_pk, record, now)
-    for (subject_id, scenario_code, day), grams in totals.items():
-        await DailyTotal.filter(subject_id=subject_id, scenario_code=scenario_code, day=day).update(
-            grams=grams
-        )
+    await _store_daily_totals(totals)
 
 
 async def _lock_daily_totals(ordered: list[_Record]) -> dict[tuple[str, str, str], int]:
+    """Make and lock the (subject, scenario, day) totals of the batch, in key order, so two
+    batches lock shared rows in the same order (no deadlock)."""
     keys = sorted(
         {(r.subject_id or "", r.scenario, clock.shanghai_date(r.occurred_at)) for r in ordered}
     )
+    if db.is_postgres():
+        subjects = [uuid.UUID(k[0]) for k in keys]
+        scenarios = [k[1] for k in keys]
+        days = [k[2] for k in keys]
+        await db.execute(
+            "INSERT INTO behaviour_daily_total (subject_id, scenario_code, day, grams)"
+            " SELECT s, c, d, 0 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(s, c, d)"
+            " ON CONFLICT (subject_id, scenario_code, day) DO NOTHING",
+            subjects,
+            scenarios,
+            days,
+        )
+        rows = await db.fetch(
+            "SELECT t.subject_id, t.scenario_code, t.day, t.grams FROM behaviour_daily_total t"
+            " JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS k(s, c, d)"
+            " ON t.subject_id = k.s AND t.scenario_code = k.c AND t.day = k.d"
+            " ORDER BY t.subject_id, t.scenario_code, t.day FOR UPDATE OF t",
+            subjects,
+            scenarios,
+            days,
+        )
+        return {(str(r["subject_id"]), r["scenario_code"], r["day"]): int(r["grams"]) for r in rows}
+    totals: dict[tuple[str, str, str], int] = {}
     for subject_id, scenario_code, day in keys:
         await db.execute(
             "INSERT INTO behaviour_daily_total (subject_id, scenario_code, day, grams)"
@@ -256,17 +280,31 @@ async def _lock_daily_totals(ordered: list[_Record]) -> dict[tuple[str, str, str
             scenario_code,
             day,
         )
-    totals: dict[tuple[str, str, str], int] = {}
-    # In key order, so two batches lock shared rows in the same order (no deadlock).
-    for subject_id, scenario_code, day in keys:
-        row = (
-            await DailyTotal.filter(subject_id=subject_id, scenario_code=scenario_code, day=day)
-            .select_for_update()
-            .first()
-        )
+        row = await DailyTotal.filter(
+            subject_id=subject_id, scenario_code=scenario_code, day=day
+        ).first()
         assert row is not None
         totals[(subject_id, scenario_code, day)] = row.grams
     return totals
+
+
+async def _store_daily_totals(totals: dict[tuple[str, str, str], int]) -> None:
+    keys = sorted(totals)
+    if db.is_postgres():
+        await db.execute(
+            "UPDATE behaviour_daily_total t SET grams = k.g FROM unnest($1::uuid[], $2::text[],"
+            " $3::text[], $4::bigint[]) AS k(s, c, d, g)"
+            " WHERE t.subject_id = k.s AND t.scenario_code = k.c AND t.day = k.d",
+            [uuid.UUID(k[0]) for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [totals[k] for k in keys],
+        )
+        return
+    for subject_id, scenario_code, day in keys:
+        await DailyTotal.filter(subject_id=subject_id, scenario_code=scenario_code, day=day).update(
+            grams=totals[(subject_id, scenario_code, day)]
+        )
 
 
 async def _mark_duplicates(platform_pk: int, ordered: list[_Record]) -> None:

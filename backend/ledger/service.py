@@ -40,7 +40,6 @@ from backend.ledger.models import (
     LedgerAccount,
     LedgerTransaction,
     Lot,
-    Posting,
     TransactionKind,
 )
 from backend.ledger.notify import wallet_changed
@@ -169,20 +168,20 @@ async def _post(transaction_id: int, entries: list[tuple[int, uuid.UUID, int, in
     """Postings (account, owner, amount, lot) of one transaction, in one statement."""
     if sum(amount for _, _, amount, _ in entries) != 0:
         raise AssertionError("postings must sum to zero")
-    now = clock.now()
-    await Posting.bulk_create(
-        [
-            Posting(
-                transaction_id=transaction_id,
-                account_id=account,
-                owner_id=owner,
-                amount=amount,
-                lot_id=lot,
-                created_at=now,
-            )
-            for account, owner, amount, lot in entries
-            if amount != 0
-        ]
+    rows = [(account, owner, amount, lot) for account, owner, amount, lot in entries if amount]
+    if not rows:
+        return
+    # One INSERT statement (not an executemany): PostgreSQL checks the zero sum per statement.
+    values: list[object] = []
+    groups = []
+    for account, owner, amount, lot in rows:
+        n = len(values)
+        groups.append(f"(${n + 1}, ${n + 2}, ${n + 3}, ${n + 4}, ${n + 5}, ${n + 6})")
+        values += [transaction_id, account, owner, amount, lot, clock.now()]
+    await db.execute(
+        "INSERT INTO ledger_posting (transaction_id, account_id, owner_id, amount, lot_id, created_at)"
+        " VALUES " + ", ".join(groups),
+        *values,
     )
 
 

@@ -368,3 +368,36 @@ async def methodologies() -> list[Methodology]:
 
 async def scenarios() -> list[Scenario]:
     return await Scenario.all().order_by("code")
+
+
+class Rates:
+    """The factors and ratios a batch needs, loaded once: look-ups by time then cost no query."""
+
+    def __init__(self, versions: list[Methodology], ratios: list[EarningRatio]) -> None:
+        self._versions: dict[str, list[Methodology]] = {}
+        for version in sorted(versions, key=lambda v: (v.effective_from, v.version), reverse=True):
+            self._versions.setdefault(version.code, []).append(version)
+        self._ratios = sorted(ratios, key=lambda r: (r.effective_at, r.id), reverse=True)
+
+    def factor_at(self, code: str, at: datetime) -> Decimal | None:
+        """As `factor_at`, from what was loaded."""
+        for version in self._versions.get(code, []):
+            if version.effective_from is not None and version.effective_from <= at:
+                if version.retired_at is None or version.retired_at > at:
+                    return Decimal(version.baseline_factor) - Decimal(version.project_factor)
+                return None
+        return None
+
+    def ratio_at(self, at: datetime) -> Decimal:
+        for ratio in self._ratios:
+            if ratio.effective_at <= at:
+                return Decimal(ratio.points_per_gram)
+        return DEFAULT_POINTS_PER_GRAM
+
+
+async def rates_for(codes: list[str]) -> Rates:
+    """Two queries for any number of records."""
+    versions = await Methodology.filter(
+        code__in=codes, status__in=[MethodologyStatus.REGISTERED, MethodologyStatus.RETIRED]
+    )
+    return Rates(versions, await EarningRatio.all())
