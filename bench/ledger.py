@@ -105,7 +105,10 @@ async def trigger_cost(pg_url: str, postings: int = 1000, runs: int = 5) -> list
             await connection.execute(
                 "INSERT INTO ledger_posting (transaction_id, account_id, owner_id, amount, created_at)"
                 " SELECT $1, $2, $3, a, now() FROM unnest($4::bigint[]) AS t(a)",
-                tx, account, owner, amounts,
+                tx,
+                account,
+                owner,
+                amounts,
             )
         return (time.perf_counter() - started) * 1000
 

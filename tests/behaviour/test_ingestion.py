@@ -242,3 +242,43 @@ async def test_overlapping_batches_at_once_credit_each_record_once(world):
     assert accepted == 45
     assert await BehaviourRecord.all().count() == 45
     assert await balance(world.alice) == 45 * 46
+
+
+async def test_a_renewal_keeps_records_of_the_expired_window_acceptable(world):
+    # Alice's first grant runs out; she renews; a record from inside the first window still counts.
+    start = clock.now()
+    with clock.frozen(start + timedelta(days=2)):
+        await grants.withdraw(actor=world.alice, grant_id=str(world.alice_grant.public_id))
+    subject = Subject(SubjectKind.PERSON, world.alice.id)
+    with clock.frozen(start + timedelta(days=3)):
+        short = await grants.grant(
+            actor=world.alice,
+            subject=subject,
+            platform_id=world.platform_id,
+            notice_id=world.notice_id,
+            categories=None,
+            expires_at=clock.now() + timedelta(days=2),
+            meter_accounts=None,
+        )
+    with clock.frozen(start + timedelta(days=6)):
+        await grants.expire_due()
+        await grants.grant(
+            actor=world.alice,
+            subject=subject,
+            platform_id=world.platform_id,
+            notice_id=world.notice_id,
+            categories=None,
+            expires_at=None,
+            meter_accounts=None,
+        )
+        inside_expired = short.authorised_at + timedelta(hours=1)
+        inside_withdrawn = start + timedelta(days=1)
+        outcomes = await report(
+            world,
+            rec(world, "in-expired", "1", at=inside_expired),
+            rec(world, "in-withdrawn", "1", at=inside_withdrawn),
+        )
+    assert [(o.status, o.code) for o in outcomes] == [
+        ("ACCEPTED", None),
+        ("REJECTED", "OUTSIDE_GRANT_WINDOW"),
+    ]
