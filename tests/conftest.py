@@ -468,3 +468,22 @@ async def make_admin(http: httpx.AsyncClient, sms: CapturingSms, phone: str) -> 
     )
     assert selected["data"]["selectOrganisation"]["__typename"] == "SessionTokens", selected
     return {**selected["data"]["selectOrganisation"], "secret": secret, "authorityId": authority}
+
+
+async def live_log_in(server: LiveServer, outbox: Path, phone: str) -> str:
+    """Log in on a live server whose SMS outbox is `outbox`; returns the access token."""
+    import json
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+        sent = f'mutation {{ requestLoginCode(input: {{phone: "{phone}"}}) {{ __typename }} }}'
+        await http.post("/graphql", json={"query": sent})
+        outbox_text = outbox.read_text()  # noqa: ASYNC240 - a small test file
+        code = json.loads(outbox_text.splitlines()[-1])["text"].split("验证码为 ")[1][:6]
+        logged = await http.post(
+            "/graphql",
+            json={
+                "query": f'mutation {{ logIn(input: {{phone: "{phone}", code: "{code}"}})'
+                " { ... on SessionTokens { accessToken } } }"
+            },
+        )
+        return str(logged.json()["data"]["logIn"]["accessToken"])

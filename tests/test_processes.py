@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from backend.settings import ROOT
+from tests.conftest import live_log_in
 
 pytestmark = pytest.mark.slow
 
@@ -85,21 +86,7 @@ async def test_a_signed_in_app_uses_the_websocket_with_its_token(live_server_fac
 
     outbox = tmp_path / "outbox.jsonl"
     server = live_server_factory({"TPH_SMS_OUTBOX": str(outbox)})
-    async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
-        await http.post(
-            "/graphql",
-            json={
-                "query": 'mutation { requestLoginCode(input: {phone: "13700000001"}) { __typename } }'
-            },
-        )
-        code = json.loads(outbox.read_text().splitlines()[-1])["text"].split("验证码为 ")[1][:6]
-        logged = await http.post(
-            "/graphql",
-            json={
-                "query": f'mutation {{ logIn(input: {{phone: "13700000001", code: "{code}"}}) {{ ... on SessionTokens {{ accessToken }} }} }}'
-            },
-        )
-        token = logged.json()["data"]["logIn"]["accessToken"]
+    token = await live_log_in(server, outbox, "13700000001")
     url = server.url.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(

@@ -64,3 +64,8 @@ def public_id_of(value: str, type_name: str, *, field: str) -> str:
             reason_zh=f"不是有效的 {type_name} 标识",
         )
     return gid.node_id
+
+
+def optional_organisation_id(value: str | None, *, field: str) -> str | None:
+    """The public UUID of an optional Organisation id argument (a household, a business)."""
+    return public_id_of(value, "Organisation", field=field) if value is not None else None

@@ -11,7 +11,7 @@ from backend.accounts import subjects
 from backend.api.connection import Connection
 from backend.api.context import Info
 from backend.api.errors import InvalidInputError, NotFoundError, returns_errors
-from backend.api.node import public_id_of
+from backend.api.node import optional_organisation_id, public_id_of
 from backend.consent import grants, links
 from backend.consent.types import (
     ConsentNoticeType,
@@ -30,10 +30,6 @@ from backend.consent.types import (
     SubjectLinked,
     UnknownSubjectsError,
 )
-
-
-def _org(value: strawberry.ID | None, field: str) -> str | None:
-    return public_id_of(value, "Organisation", field=field) if value is not None else None
 
 
 @strawberry.input
@@ -242,8 +238,8 @@ class Mutation:
         actor = info.context.actor
         subject = await subjects.subject_for(
             actor,
-            household_id=_org(input.household_id, "householdId"),
-            business_id=_org(input.business_id, "businessId"),
+            household_id=optional_organisation_id(input.household_id, field="householdId"),
+            business_id=optional_organisation_id(input.business_id, field="businessId"),
         )
         record = await grants.grant(
             actor=actor,
@@ -291,8 +287,8 @@ class Mutation:
         actor = info.context.actor
         subject = await subjects.subject_for(
             actor,
-            household_id=_org(input.household_id, "householdId"),
-            business_id=_org(input.business_id, "businessId"),
+            household_id=optional_organisation_id(input.household_id, field="householdId"),
+            business_id=optional_organisation_id(input.business_id, field="businessId"),
         )
         issued = await links.issue_link_code(
             actor=actor,

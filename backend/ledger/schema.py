@@ -13,7 +13,7 @@ from backend.accounts.authn import still_valid
 from backend.accounts.subjects import subject_for
 from backend.api.context import Info
 from backend.api.errors import InvalidInputError, returns_errors
-from backend.api.node import public_id_of
+from backend.api.node import optional_organisation_id
 from backend.api.scalars import Int64
 from backend.kit.pubsub import broker
 from backend.ledger import service
@@ -27,10 +27,6 @@ from backend.ledger.types import (
 
 # A long-lived subscription re-checks its caller at least this often.
 RECHECK_SECONDS = 30.0
-
-
-def _org(value: strawberry.ID | None, field: str) -> str | None:
-    return public_id_of(value, "Organisation", field=field) if value is not None else None
 
 
 @strawberry.input
@@ -59,8 +55,8 @@ class Query:
     ) -> Wallet:
         owner = await subject_for(
             info.context.actor,
-            household_id=_org(household_id, "householdId"),
-            business_id=_org(business_id, "businessId"),
+            household_id=optional_organisation_id(household_id, field="householdId"),
+            business_id=optional_organisation_id(business_id, field="businessId"),
         )
         return await Wallet.of(owner)
 
@@ -99,8 +95,8 @@ class Subscription:
         actor = info.context.actor
         owner = await subject_for(
             actor,
-            household_id=_org(household_id, "householdId"),
-            business_id=_org(business_id, "businessId"),
+            household_id=optional_organisation_id(household_id, field="householdId"),
+            business_id=optional_organisation_id(business_id, field="businessId"),
         )
         async with broker().listen(channel(owner.id)) as changes:
             yield await Wallet.of(owner)

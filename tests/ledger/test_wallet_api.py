@@ -10,7 +10,7 @@ import pytest
 from backend.accounts.subjects import Subject, SubjectKind
 from backend.ledger import service
 from backend.ledger.models import LedgerTransaction
-from tests.conftest import assert_constant_queries, bearer, gql, log_in, make_admin
+from tests.conftest import assert_constant_queries, bearer, gql, live_log_in, log_in, make_admin
 
 PHONE = "+8613200000001"
 WALLET = """
@@ -142,21 +142,8 @@ async def test_a_subscription_receives_a_change_made_by_another_process(
 
     outbox = tmp_path / "outbox.jsonl"
     server = live_server_factory({"TPH_SMS_OUTBOX": str(outbox)})
+    token = await live_log_in(server, outbox, "13200000001")
     async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
-        await http.post(
-            "/graphql",
-            json={
-                "query": 'mutation { requestLoginCode(input: {phone: "13200000001"}) { __typename } }'
-            },
-        )
-        code = json.loads(outbox.read_text().splitlines()[-1])["text"].split("验证码为 ")[1][:6]
-        logged = await http.post(
-            "/graphql",
-            json={
-                "query": f'mutation {{ logIn(input: {{phone: "13200000001", code: "{code}"}}) {{ ... on SessionTokens {{ accessToken }} }} }}'
-            },
-        )
-        token = logged.json()["data"]["logIn"]["accessToken"]
         person = (
             await http.post("/graphql", json={"query": "{ me { id } }"}, headers=bearer(token))
         ).json()["data"]["me"]["id"]
