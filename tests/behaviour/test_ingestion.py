@@ -282,3 +282,24 @@ async def test_a_renewal_keeps_records_of_the_expired_window_acceptable(world):
         ("ACCEPTED", None),
         ("REJECTED", "OUTSIDE_GRANT_WINDOW"),
     ]
+
+
+async def test_an_expired_grant_says_so(world):
+    start = clock.now()
+    with clock.frozen(start + timedelta(days=366)):
+        [outcome] = await report(world, rec(world, "late", at=clock.now() - timedelta(hours=1)))
+    assert (outcome.status, outcome.code) == ("REJECTED", "GRANT_EXPIRED")
+
+
+async def test_a_platform_suspended_meanwhile_has_every_record_refused(world):
+    from backend.accounts import organisations
+
+    await organisations.set_suspended(
+        actor=AUTHORITY, organisation_id=world.platform_id, suspended=True, reason="audit"
+    )
+    outcomes = await report(world, rec(world, "a"), {"eventId": "broken"})
+    assert [(o.status, o.code) for o in outcomes] == [
+        ("REJECTED", "PLATFORM_SUSPENDED"),
+        ("REJECTED", "INVALID_RECORD"),
+    ]
+    assert await BehaviourRecord.all().count() == 0
