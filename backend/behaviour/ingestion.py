@@ -154,15 +154,17 @@ async def _judge(
     scenarios = {
         s.code: s for s in await Scenario.filter(code__in=list({r.scenario for r in records}))
     }
-    seen: dict[str, _Record] = {}
+    # Records are unique per (subject, platform, event): within a batch, per (subject id, event).
+    seen: dict[tuple[str, str], _Record] = {}
     claims = []
     for record in records:
         scenario = scenarios.get(record.scenario)
-        if record.event_id in seen:
+        identity = (record.subject_ref, record.event_id)
+        if identity in seen:
             record.outcome = Outcome(record.event_id, DUPLICATE)  # filled from the first below
-            record.extra["first"] = seen[record.event_id]
+            record.extra["first"] = seen[identity]
             continue
-        seen[record.event_id] = record
+        seen[identity] = record
         if (
             scenario is None
             or not scenario.active

@@ -303,3 +303,20 @@ async def test_a_platform_suspended_meanwhile_has_every_record_refused(world):
         ("REJECTED", "INVALID_RECORD"),
     ]
     assert await BehaviourRecord.all().count() == 0
+
+
+async def test_one_event_id_for_two_subjects_is_two_records(world):
+    await grants.grant(
+        actor=world.bob,
+        subject=Subject(SubjectKind.PERSON, world.bob.id),
+        platform_id=world.platform_id,
+        notice_id=world.notice_id,
+        categories=None,
+        expires_at=None,
+        meter_accounts=None,
+    )
+    outcomes = await report(
+        world, rec(world, "same", "1"), rec(world, "same", "1", ref=world.bob_ref, at=clock.now())
+    )
+    assert [o.status for o in outcomes] == ["ACCEPTED", "ACCEPTED"]
+    assert await balance(world.alice) == await balance(world.bob) == 46
