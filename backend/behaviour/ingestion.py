@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+
 from backend.accounts import queries as accounts
 from backend.accounts.subjects import Subject, SubjectKind
 from backend.behaviour.models import BehaviourRecord, DailyTotal
@@ -92,8 +94,16 @@ def _parse(index: int, raw: Any) -> tuple[_Record | None, Outcome | None]:
 
 async def report(*, actor: Actor, records: list[Any]) -> list[Outcome]:
     """Judge and credit a batch; returns an outcome per record, in the order sent. A deadlock
-    or serialization failure with a concurrent batch is retried (the batch is idempotent)."""
-    return await db.with_retries(lambda: _report(actor=actor, records=records))
+    or serialization failure with a concurrent batch is retried (the batch is idempotent), and so
+    is a unique-index collision: the same event sent at once in two batches under different
+    scenarios or days takes different locks, and the retry finds it committed (a duplicate)."""
+    for attempt in range(3):
+        try:
+            return await db.with_retries(lambda: _report(actor=actor, records=records))
+        except IntegrityError as exc:
+            if db.sqlstate_of(exc) != "23505" or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _report(*, actor: Actor, records: list[Any]) -> list[Outcome]:
@@ -375,34 +385,20 @@ async def _write_one(platform_pk: int, record: _Record, now: datetime) -> None:
 
 
 async def _write_set_based(platform_pk: int, records: list[_Record], now: datetime) -> None:
-    """PostgreSQL: every record and every earning of the batch in a few statements."""
+    """PostgreSQL: every record and every earning of the batch in a few statements. The records
+    go first, so a unique-index collision with a concurrent batch stops the batch before any
+    points move (report() retries it, and the retry sees a duplicate)."""
     if not records:
         return
-    kinds = await links.subject_kinds(list({r.subject_id or "" for r in records}))
-    earning_of = await ledger_batch.earn_many_set_based(
-        [
-            ledger_batch.Earning(
-                owner=Subject(
-                    SubjectKind(kinds.get(r.subject_id or "", "PERSON")), r.subject_id or ""
-                ),
-                amount=r.outcome.points,
-                idempotency_key=f"record:{platform_pk}:{r.event_id}",
-                cause=_cause(r),
-            )
-            for r in records
-            if r.outcome is not None and r.outcome.points > 0
-        ]
-    )
-    outcomes = [r.outcome for r in records]
-    assert all(o is not None for o in outcomes)
-    await db.execute(
+    outcomes = [r.outcome for r in records if r.outcome is not None]
+    assert len(outcomes) == len(records)
+    inserted = await db.fetch(
         "INSERT INTO behaviour_record (public_id, subject_id, platform_id, event_id, scenario_code,"
-        " methodology_code, quantity, occurred_at, meter_account, grams, points, capped, earning_id,"
-        " received_at)"
-        " SELECT p, s, $3, e, c, m, q, t, a, g, n, k, x, $14 FROM unnest($1::uuid[], $2::uuid[],"
+        " methodology_code, quantity, occurred_at, meter_account, grams, points, capped, received_at)"
+        " SELECT p, s, $3, e, c, m, q, t, a, g, n, k, $13 FROM unnest($1::uuid[], $2::uuid[],"
         " $4::text[], $5::text[], $6::text[], $7::numeric[], $8::timestamptz[], $9::text[],"
-        " $10::bigint[], $11::bigint[], $12::boolean[], $13::uuid[])"
-        " AS r(p, s, e, c, m, q, t, a, g, n, k, x)",
+        " $10::bigint[], $11::bigint[], $12::boolean[]) AS r(p, s, e, c, m, q, t, a, g, n, k)"
+        " RETURNING id, subject_id, event_id",
         [new_public_id() for _ in records],
         [uuid.UUID(r.subject_id or "") for r in records],
         platform_pk,
@@ -412,16 +408,34 @@ async def _write_set_based(platform_pk: int, records: list[_Record], now: dateti
         [r.quantity for r in records],
         [r.occurred_at for r in records],
         [r.meter_account for r in records],
-        [o.grams for o in outcomes if o],
-        [o.points for o in outcomes if o],
-        [o.capped for o in outcomes if o],
-        [
-            uuid.UUID(earning_of[f"record:{platform_pk}:{r.event_id}"])
-            if f"record:{platform_pk}:{r.event_id}" in earning_of
-            else None
-            for r in records
-        ],
+        [o.grams for o in outcomes],
+        [o.points for o in outcomes],
+        [o.capped for o in outcomes],
         now,
+    )
+    row_of = {(str(row["subject_id"]), row["event_id"]): int(row["id"]) for row in inserted}
+    earning = [r for r in records if r.outcome is not None and r.outcome.points > 0]
+    if not earning:
+        return
+    kinds = await links.subject_kinds(list({r.subject_id or "" for r in earning}))
+    earning_of = await ledger_batch.earn_many_set_based(
+        [
+            ledger_batch.Earning(
+                owner=Subject(
+                    SubjectKind(kinds.get(r.subject_id or "", "PERSON")), r.subject_id or ""
+                ),
+                amount=r.outcome.points,  # type: ignore[union-attr]
+                idempotency_key=f"record:{platform_pk}:{r.event_id}",
+                cause=_cause(r),
+            )
+            for r in earning
+        ]
+    )
+    await db.execute(
+        "UPDATE behaviour_record b SET earning_id = x.e FROM unnest($1::bigint[], $2::uuid[]) AS x(i, e)"
+        " WHERE b.id = x.i",
+        [row_of[(r.subject_id or "", r.event_id)] for r in earning],
+        [uuid.UUID(earning_of[f"record:{platform_pk}:{r.event_id}"]) for r in earning],
     )
 
 

@@ -320,3 +320,14 @@ async def test_one_event_id_for_two_subjects_is_two_records(world):
     )
     assert [o.status for o in outcomes] == ["ACCEPTED", "ACCEPTED"]
     assert await balance(world.alice) == await balance(world.bob) == 46
+
+
+@pytest.mark.postgres_only
+async def test_one_event_sent_at_once_under_two_scenarios_is_credited_once(world):
+    results = await asyncio.gather(
+        report(world, rec(world, "clash", "1", scenario="METRO")),
+        report(world, rec(world, "clash", "1", scenario="BUS")),
+    )
+    statuses = sorted(outcomes[0].status for outcomes in results)
+    assert statuses == ["ACCEPTED", "DUPLICATE"]
+    assert await BehaviourRecord.all().count() == 1
