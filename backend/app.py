@@ -33,6 +33,7 @@ from backend.kit.logging import (
 from backend.kit.metrics import HTTP_REQUESTS, REGISTRY
 from backend.kit.pubsub import close_broker
 from backend.kit.redis import close_redis, get_redis, init_redis
+from backend.rewards.http import settlement_csv
 from backend.settings import Settings, SettingsError, get_settings
 
 log = logging.getLogger("backend.access")
@@ -141,7 +142,15 @@ class BodyLimitMiddleware:
 
 
 KNOWN_PATHS = frozenset(
-    {"/graphql", "/oauth/token", "/platform/v1/records", "/healthz", "/readyz", "/metrics"}
+    {
+        "/graphql",
+        "/oauth/token",
+        "/platform/v1/records",
+        "/merchant/v1/settlement.csv",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    }
 )
 # Larger bodies where batches of 1,000 records are expected.
 BULK_BODY_BYTES = {"/platform/v1/records": 2 * 1024 * 1024}
@@ -238,6 +247,7 @@ def create_app(
             WebSocketRoute("/graphql", view),
             Route("/oauth/token", token_endpoint, methods=["POST"]),
             Route("/platform/v1/records", records_endpoint, methods=["POST"]),
+            Route("/merchant/v1/settlement.csv", settlement_csv, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -11,6 +11,7 @@ from backend.consent import grants
 from backend.kit import idempotency
 from backend.kit.metrics import JOB_RUNS
 from backend.ledger import service as ledger
+from backend.rewards import service as rewards
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,11 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("expire-points", ledger.expire_due_lots, "expire what is left of point lots past expiry"),
+    Job(
+        "expire-vouchers",
+        rewards.expire_vouchers,
+        "end unused vouchers past their validity, refunding or forfeiting by the offer's policy",
+    ),
     Job("expire-grants", grants.expire_due, "end data authorisations past their expiry"),
     Job(
         "remind-expiring-grants",

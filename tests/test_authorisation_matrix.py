@@ -430,6 +430,74 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: {"id": w.ids["platform"]},
         authority_only(),
     ),
+    "offers": ("{ offers(first: 5) { edges { cursor } } }", lambda w: None, row("allowed")),
+    "myVouchers": ("{ myVouchers { id } }", lambda w: None, persons_only()),
+    "voucherToken": (
+        "query ($id: ID!) { voucherToken(voucherId: $id) { token } }",
+        lambda w: {"id": str(uuid.uuid4())},
+        persons_only(**{r: "null" for r in PERSONS}),
+    ),
+    "merchantOffers": (
+        "{ merchantOffers { id } }",
+        lambda w: None,
+        row(
+            "forbidden",
+            anonymous="unauthenticated",
+            merchant_cashier="allowed",
+            other_merchant_member="allowed",
+        ),
+    ),
+    "settlement": (
+        'query { settlement(start: "2026-01-01T00:00:00+08:00", end: "2026-02-01T00:00:00+08:00") { title } }',
+        lambda w: None,
+        # Cashiers confirm vouchers; only owners and managers read what is owed.
+        row("forbidden", anonymous="unauthenticated", other_merchant_member="allowed"),
+    ),
+    "createOffer": (
+        "mutation ($i: CreateOfferInput!) { createOffer(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {
+                "titleZh": "袋",
+                "titleEn": "Bag",
+                "descriptionZh": "袋",
+                "descriptionEn": "Bag",
+                "category": "goods",
+                "pricePoints": "100",
+                "totalStock": 5,
+                "perPersonLimit": 1,
+                "redeemFrom": "2026-01-01T00:00:00+08:00",
+                "redeemUntil": "2027-01-01T00:00:00+08:00",
+                "voucherValidDays": 7,
+                "unusedPolicy": "REFUND",
+            }
+        },
+        row("forbidden", anonymous="unauthenticated", other_merchant_member="allowed"),
+    ),
+    "setOfferStatus": (
+        "mutation ($i: SetOfferStatusInput!) { setOfferStatus(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"offerId": str(uuid.uuid4()), "status": "ACTIVE"}},
+        row("forbidden", anonymous="unauthenticated", other_merchant_member="NOT_FOUND"),
+    ),
+    "redeemOffer": (
+        "mutation ($i: RedeemOfferInput!) { redeemOffer(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"offerId": str(uuid.uuid4()), "idempotencyKey": f"matrix-{uuid.uuid4()}"}},
+        persons_only(**{r: "NOT_FOUND" for r in PERSONS}),
+    ),
+    "confirmVoucher": (
+        "mutation ($i: ConfirmVoucherInput!) { confirmVoucher(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"code": "NOPE123456"}},
+        row(
+            "forbidden",
+            anonymous="unauthenticated",
+            merchant_cashier="VOUCHER_NOT_FOUND",
+            other_merchant_member="VOUCHER_NOT_FOUND",
+        ),
+    ),
+    "cancelVoucher": (
+        "mutation ($i: CancelVoucherInput!) { cancelVoucher(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"voucherId": str(uuid.uuid4())}},
+        persons_only(**{r: "VOUCHER_NOT_FOUND" for r in PERSONS}),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

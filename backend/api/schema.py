@@ -26,6 +26,7 @@ from backend.kit.errors import DEFAULT_LANGUAGE
 from backend.ledger import schema as ledger_schema
 from backend.ledger.types import InsufficientPointsError
 from backend.methodology import schema as methodology_schema
+from backend.rewards import schema as rewards_schema
 from backend.settings import Settings
 
 Query = merge_types(
@@ -38,6 +39,7 @@ Query = merge_types(
         ledger_schema.Query,
         methodology_schema.Query,
         behaviour_schema.Query,
+        rewards_schema.Query,
         audit_schema.Query,
     ),
 )
@@ -49,6 +51,7 @@ Mutation = merge_types(
         ledger_schema.Mutation,
         methodology_schema.Mutation,
         behaviour_schema.Mutation,
+        rewards_schema.Mutation,
     ),
 )
 Subscription = merge_types("Subscription", (ledger_schema.Subscription,))

@@ -38,6 +38,7 @@ MODEL_MODULES = [
     "backend.ledger.models",
     "backend.methodology.models",
     "backend.behaviour.models",
+    "backend.rewards.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 
