@@ -43,6 +43,7 @@ bench: $(STAMP)
 	infra/local/services.sh ensure
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.ingestion
+	$(BIN)/python -m bench.rewards
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,11 @@
 """Offers, redemption and vouchers (DESIGN.md, reward offer and redemption).
 
-Redemption is one transaction: the offer's stock is taken by a conditional decrement (which also
-locks the offer row, so the per-person limit is counted safely), the points are HELD (a pending
-ledger transfer) and the voucher is issued. Confirmation by a cashier of that merchant burns the
-held points; cancellation or expiry releases them (or burns them, by the offer's policy for unused
-vouchers) and gives the stock back. Locks are always taken offer first, then the wallet.
+Redemption is one transaction: the points are HELD (a pending ledger transfer, which locks the
+redeemer's wallet, so their per-person limit is counted safely), one unit of stock is taken by a
+conditional decrement on the offer's row, and the voucher is issued. Confirmation by a cashier of
+that merchant burns the held points; cancellation or expiry releases them (or burns them, by the
+offer's policy for unused vouchers) and gives the stock back. Locks are always taken wallet first,
+then the offer, so that the shared offer row is held as briefly as possible.
 """
 
 from __future__ import annotations
@@ -213,21 +214,9 @@ async def _redeem(
             raise OfferUnavailable(reason=offer.status.value.lower())
         if not offer.redeem_from <= now < offer.redeem_until:
             raise OfferUnavailable(reason="outside its redemption window")
-        # The conditional decrement takes the offer's row lock until commit: the limit below is
-        # counted while no other redemption of this offer can commit.
-        taken = await db.execute(
-            "UPDATE reward_offer SET stock_left = stock_left - 1 WHERE id = $1 AND stock_left >= 1",
-            offer.id,
-        )
-        if not taken:
-            raise OutOfStock()
-        used = await Voucher.filter(
-            owner_id=subject.id,
-            offer_id=offer.id,
-            status__in=[VoucherStatus.ISSUED, VoucherStatus.CONFIRMED],
-        ).count()
-        if used >= offer.per_person_limit:
-            raise LimitReached(limit=offer.per_person_limit)
+        # The hold locks the subject's wallet first: their redemptions of this offer serialise
+        # there, so the limit is counted safely. The offer's stock row, the one all redeemers
+        # share, is locked last and held only for the voucher insert and the commit.
         voucher_id = new_public_id()
         hold = await ledger.place_hold(
             owner=subject,
@@ -235,6 +224,19 @@ async def _redeem(
             idempotency_key=f"voucher:{voucher_id}",
             cause={"type": "voucher", "id": str(voucher_id), "offer": str(offer.public_id)},
         )
+        used = await Voucher.filter(
+            owner_id=subject.id,
+            offer_id=offer.id,
+            status__in=[VoucherStatus.ISSUED, VoucherStatus.CONFIRMED],
+        ).count()
+        if used >= offer.per_person_limit:
+            raise LimitReached(limit=offer.per_person_limit)
+        taken = await db.execute(
+            "UPDATE reward_offer SET stock_left = stock_left - 1 WHERE id = $1 AND stock_left >= 1",
+            offer.id,
+        )
+        if not taken:
+            raise OutOfStock()
         voucher = await Voucher.create(
             public_id=voucher_id,
             offer=offer,
@@ -315,22 +317,23 @@ async def confirm(*, actor: Actor, token: str | None, code: str | None) -> Vouch
 
 
 async def _release(voucher: Voucher, status: VoucherStatus, actor: Actor, *, burn: bool) -> None:
-    """Cancel or expire an issued voucher: stock back first (offer lock), then the hold."""
+    """Cancel or expire an issued voucher: the hold first (wallet lock), then the stock back
+    (offer lock), in the same order as a redemption takes them."""
     now = clock.now()
     changed = await Voucher.filter(id=voucher.id, status=VoucherStatus.ISSUED).update(
         status=status, ended_at=now
     )
     if not changed:
         raise _ended(await Voucher.get(id=voucher.id))
-    await db.execute(
-        "UPDATE reward_offer SET stock_left = stock_left + 1 WHERE id = $1",
-        voucher.offer_id,  # type: ignore[attr-defined]
-    )
     owner = Subject(SubjectKind(voucher.owner_kind), str(voucher.owner_id))
     if burn:
         await ledger.post_hold(owner=owner, hold_id=str(voucher.hold_id))
     else:
         await ledger.void_hold(owner=owner, hold_id=str(voucher.hold_id))
+    await db.execute(
+        "UPDATE reward_offer SET stock_left = stock_left + 1 WHERE id = $1",
+        voucher.offer_id,  # type: ignore[attr-defined]
+    )
     await audit.record(
         actor=actor,
         action=f"voucher.{status.value.lower()}",
