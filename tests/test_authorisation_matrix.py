@@ -498,6 +498,11 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: {"i": {"voucherId": str(uuid.uuid4())}},
         persons_only(**{r: "VOUCHER_NOT_FOUND" for r in PERSONS}),
     ),
+    "voucherChanged": (
+        "subscription { voucherChanged { id } }",
+        lambda w: None,
+        row("OPERATION_NOT_ALLOWED"),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -54,7 +54,9 @@ Mutation = merge_types(
         rewards_schema.Mutation,
     ),
 )
-Subscription = merge_types("Subscription", (ledger_schema.Subscription,))
+Subscription = merge_types(
+    "Subscription", (ledger_schema.Subscription, rewards_schema.Subscription)
+)
 
 # Error types listed so the SDL has them before a mutation's union names them.
 KIT_ERROR_TYPES = [

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
 
-from backend.accounts.authn import still_valid
 from backend.accounts.subjects import subject_for
 from backend.api.context import Info
 from backend.api.errors import InvalidInputError, returns_errors
+from backend.api.live import changes
 from backend.api.node import optional_organisation_id
 from backend.api.scalars import Int64
-from backend.kit.pubsub import broker
 from backend.ledger import service
 from backend.ledger.notify import channel
 from backend.ledger.types import (
@@ -24,9 +21,6 @@ from backend.ledger.types import (
     EarningNotFoundError,
     Wallet,
 )
-
-# A long-lived subscription re-checks its caller at least this often.
-RECHECK_SECONDS = 30.0
 
 
 @strawberry.input
@@ -98,19 +92,5 @@ class Subscription:
             household_id=optional_organisation_id(household_id, field="householdId"),
             business_id=optional_organisation_id(business_id, field="businessId"),
         )
-        async with broker().listen(channel(owner.id)) as changes:
+        async for _ in changes(actor, channel(owner.id)):
             yield await Wallet.of(owner)
-            while True:
-                wait = RECHECK_SECONDS
-                if actor.token_expires_at is not None:
-                    wait = max(0.0, min(wait, actor.token_expires_at - time.time()))
-                changed = True
-                try:
-                    await asyncio.wait_for(changes.get(), timeout=wait)
-                except TimeoutError:
-                    changed = False
-                await still_valid(actor)
-                if changed:
-                    while not changes.empty():  # several changes, one fresh snapshot
-                        changes.get_nowait()
-                    yield await Wallet.of(owner)

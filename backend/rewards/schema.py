@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Annotated
 
@@ -224,3 +225,27 @@ class Mutation:
             actor=info.context.actor, voucher_id=str(input.voucher_id), subjects=subjects
         )
         return await _voucher(voucher)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Your vouchers as they are confirmed, cancelled or expire (a household's with "
+        "householdId); ends when the token expires or the session is revoked."
+    )
+    async def voucher_changed(
+        self, info: Info, household_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[VoucherType, None]:
+        from backend.api.live import changes
+        from backend.rewards.models import Voucher
+
+        actor = info.context.actor
+        owner = await subject_for(
+            actor, household_id=optional_organisation_id(household_id, field="householdId")
+        )
+        async for voucher_id in changes(actor, service.voucher_channel(owner.id)):
+            if not voucher_id:
+                continue
+            voucher = await Voucher.get_or_none(public_id=voucher_id, owner_id=owner.id)
+            if voucher is not None:
+                yield await _voucher(voucher)

@@ -306,6 +306,7 @@ async def confirm(*, actor: Actor, token: str | None, code: str | None) -> Vouch
             raise _ended(await Voucher.get(id=voucher.id))
         owner = Subject(SubjectKind(voucher.owner_kind), str(voucher.owner_id))
         await ledger.post_hold(owner=owner, hold_id=str(voucher.hold_id))
+        _notify(voucher)
         await audit.record(
             actor=actor,
             action="voucher.confirmed",
@@ -341,6 +342,19 @@ async def _release(voucher: Voucher, status: VoucherStatus, actor: Actor, *, bur
         object_id=str(voucher.public_id),
     )
     voucher.status = status
+    _notify(voucher)
+
+
+def voucher_channel(owner_id: str) -> str:
+    return f"vouchers:{owner_id}"
+
+
+def _notify(voucher: Voucher) -> None:
+    """After the commit, the owner's app hears which voucher changed."""
+    from backend.kit.pubsub import publish
+
+    owner_id, voucher_id = str(voucher.owner_id), str(voucher.public_id)
+    db.after_commit(lambda: publish(voucher_channel(owner_id), voucher_id))
 
 
 async def cancel(*, actor: Actor, voucher_id: str, subjects: list[str]) -> Voucher:

@@ -11,6 +11,7 @@ from backend.accounts.subjects import Subject, SubjectKind
 from backend.api.contract import MANIFEST_PATH
 from backend.app import create_app
 from backend.kit import clock
+from backend.kit.actor import Actor
 from backend.ledger import service as ledger
 from tests.accounts.test_organisations import act_for, join, register
 from tests.conftest import bearer, make_admin
@@ -157,3 +158,63 @@ async def test_a_citizen_redeems_and_a_cashier_confirms(prod, client, sms):
         "/merchant/v1/settlement.csv", params=period, headers=bearer(cashier["accessToken"])
     )
     assert refused.status_code == 403
+
+
+@pytest.mark.postgres_only
+@pytest.mark.slow
+async def test_the_citizens_app_hears_of_a_voucher_change_at_once(
+    live_server_factory, tmp_path, settings
+):
+    import asyncio
+
+    import websockets
+
+    from backend.accounts.models import Person
+    from backend.rewards import service
+    from tests.conftest import live_log_in
+    from tests.rewards.conftest import AUTHORITY, make_offer, member
+
+    outbox = tmp_path / "outbox.jsonl"
+    server = live_server_factory({"TPH_SMS_OUTBOX": str(outbox)})
+    token = await live_log_in(server, outbox, "13100000001")
+    person = await Person.get(phone="+8613100000001")
+    owner = Subject(SubjectKind.PERSON, str(person.public_id))
+    from backend.accounts import organisations
+
+    merchant = await organisations.register_organisation(
+        actor=AUTHORITY, kind="MERCHANT", name="Shop"
+    )
+    offer = await make_offer(member(str(merchant.public_id), "manager"))
+    await ledger.earn(owner=owner, amount=1000, idempotency_key="fund", cause={})
+    voucher = await service.redeem(
+        actor=Actor(kind="citizen", id=owner.id),
+        offer_id=str(offer.public_id),
+        idempotency_key="tap-live-0001",
+        subject=owner,
+    )
+    url = server.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "v",
+                    "type": "subscribe",
+                    "payload": {"query": "subscription { voucherChanged { id status } }"},
+                }
+            )
+        )
+        await asyncio.sleep(0.5)  # the server subscribes to the channel
+        await service.cancel(
+            actor=Actor(kind="citizen", id=owner.id),
+            voucher_id=str(voucher.public_id),
+            subjects=[owner.id],
+        )
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert message["payload"]["data"]["voucherChanged"] == {
+            "id": str(voucher.public_id),
+            "status": "CANCELLED",
+        }
