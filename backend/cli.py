@@ -16,13 +16,17 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 
 
 async def _with_db(work: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """The database and Redis (changes are published after commit), for one command."""
     from backend.kit import db
+    from backend.kit.redis import close_redis, init_redis
 
     settings = get_settings()
     await db.init_db(settings)
+    await init_redis(settings)
     try:
         return await work()
     finally:
+        await close_redis()
         await db.close_db()
 
 
@@ -72,10 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from backend import seed
-    from backend.kit.redis import init_redis
 
     async def go() -> int:
-        await init_redis(get_settings())
         created = await seed.seed_demo()
         print(f"demo data: {created}")
         return 0
@@ -164,10 +166,8 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from backend.accounts.organisations import create_admin
-    from backend.kit.redis import init_redis
 
     async def go() -> int:
-        await init_redis(get_settings())
         try:
             person, uri = await create_admin(phone=args.phone)
         except Exception as exc:
