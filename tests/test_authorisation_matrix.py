@@ -503,6 +503,48 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: None,
         row("OPERATION_NOT_ALLOWED"),
     ),
+    "creditProjects": ("{ creditProjects { id } }", lambda w: None, row("allowed")),
+    "noticeEnd": ('{ noticeEnd(start: "2026-11-20") { endsOn } }', lambda w: None, row("allowed")),
+    "createProject": (
+        "mutation ($i: CreateProjectInput!) { createProject(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {"titleZh": "x", "titleEn": "x", "description": "x", "methodologyCode": "NONE"}
+        },
+        # Members of a data platform or a small business own projects.
+        row("forbidden", anonymous="unauthenticated", business_member="METHODOLOGY_UNKNOWN"),
+    ),
+    "addProjectDocument": (
+        "mutation ($i: AddProjectDocumentInput!) { addProjectDocument(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {
+                "projectId": str(uuid.uuid4()),
+                "title": "t",
+                "url": "https://x.org/a",
+                "sha256": "a" * 64,
+            }
+        },
+        row("forbidden", anonymous="unauthenticated", business_member="NOT_FOUND"),
+    ),
+    "submitProject": (
+        "mutation ($i: SubmitProjectInput!) { submitProject(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"projectId": str(uuid.uuid4()), "verifierId": w.ids["verifier_org"]}},
+        row("forbidden", anonymous="unauthenticated", business_member="NOT_FOUND"),
+    ),
+    "validateProject": (
+        "mutation ($i: ProjectDecisionInput!) { validateProject(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"projectId": str(uuid.uuid4()), "approve": True, "comment": "ok"}},
+        row("forbidden", anonymous="unauthenticated", verifier="NOT_FOUND"),
+    ),
+    "registerProject": (
+        "mutation ($i: ProjectDecisionInput!) { registerProject(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"projectId": str(uuid.uuid4()), "approve": True, "comment": "ok"}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
+    "setCalendarDay": (
+        "mutation ($i: SetCalendarDayInput!) { setCalendarDay(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"day": "2026-12-25", "isWorking": False, "note": "matrix"}},
+        authority_only(),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -88,3 +88,9 @@ async def platform_public_ids(ids: list[int]) -> dict[int, tuple[str, str]]:
 async def phone_of(*, person_id: str) -> str | None:
     person = await Person.get_or_none(public_id=person_id).values("phone")
     return str(person["phone"]) if person else None
+
+
+async def is_active_organisation(public_id: str, kind: str) -> bool:
+    return await Organisation.filter(
+        public_id=public_id, kind=OrganisationKind(kind), status=OrganisationStatus.ACTIVE
+    ).exists()

@@ -22,6 +22,7 @@ from backend.api.scalars import SCALAR_MAP
 from backend.audit import schema as audit_schema
 from backend.behaviour import schema as behaviour_schema
 from backend.consent import schema as consent_schema
+from backend.credits import schema as credits_schema
 from backend.kit.errors import DEFAULT_LANGUAGE
 from backend.ledger import schema as ledger_schema
 from backend.ledger.types import InsufficientPointsError
@@ -40,6 +41,7 @@ Query = merge_types(
         methodology_schema.Query,
         behaviour_schema.Query,
         rewards_schema.Query,
+        credits_schema.Query,
         audit_schema.Query,
     ),
 )
@@ -52,6 +54,7 @@ Mutation = merge_types(
         methodology_schema.Mutation,
         behaviour_schema.Mutation,
         rewards_schema.Mutation,
+        credits_schema.Mutation,
     ),
 )
 Subscription = merge_types(

@@ -39,6 +39,7 @@ MODEL_MODULES = [
     "backend.methodology.models",
     "backend.behaviour.models",
     "backend.rewards.models",
+    "backend.credits.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 

@@ -1,0 +1,87 @@
+"""Credit projects (碳普惠项目) and the working-day calendar of public notices."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ProjectKind(StrEnum):
+    AGGREGATION = "AGGREGATION"  # a data platform bundling delegated citizens' reductions
+    OWN = "OWN"  # a small business's own project (rooftop solar, energy saving)
+
+
+class ProjectStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SUBMITTED = "SUBMITTED"
+    CHANGES_REQUESTED = "CHANGES_REQUESTED"
+    VALIDATED = "VALIDATED"  # 审定
+    REGISTERED = "REGISTERED"  # 登记
+    REJECTED = "REJECTED"
+
+
+class CreditProject(Model):
+    """Its number (the row id) is public: serial numbers of its credits carry it."""
+
+    id = fields.BigIntField(primary_key=True)
+    public_id = fields.UUIDField(unique=True)
+    owner_id = fields.UUIDField(db_index=True)
+    kind = fields.CharEnumField(ProjectKind, max_length=12)
+    title_zh = fields.CharField(max_length=200)
+    title_en = fields.CharField(max_length=200)
+    description = fields.TextField()
+    methodology_code = fields.CharField(max_length=40)
+    verifier_id = fields.UUIDField(null=True)
+    status = fields.CharEnumField(ProjectStatus, max_length=20)
+    created_at = fields.DatetimeField()
+    registered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "credit_project"
+
+
+class ProjectDocument(Model):
+    """A document the owner attached: where it is and the sha256 of its content."""
+
+    id = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[CreditProject] = fields.ForeignKeyField(
+        "tanpuhui.CreditProject", related_name="documents", on_delete=fields.RESTRICT
+    )
+    title = fields.CharField(max_length=200)
+    url = fields.CharField(max_length=500)
+    sha256 = fields.CharField(max_length=64)
+    added_at = fields.DatetimeField()
+
+    class Meta:
+        table = "credit_project_document"
+
+
+class ProjectEvent(Model):
+    """Every step of a project, who took it and their comment (append-only)."""
+
+    id = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[CreditProject] = fields.ForeignKeyField(
+        "tanpuhui.CreditProject", related_name="events", on_delete=fields.RESTRICT
+    )
+    event = fields.CharField(max_length=30)
+    actor = fields.CharField(max_length=80)
+    comment = fields.CharField(max_length=2000, null=True)
+    occurred_at = fields.DatetimeField()
+
+    class Meta:
+        table = "credit_project_event"
+
+
+class CalendarDay(Model):
+    """An exception to the Monday-to-Friday rule: a holiday, or a make-up workday (调休)."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.CharField(max_length=10, unique=True)
+    is_working = fields.BooleanField()
+    note = fields.CharField(max_length=200)
+    set_at = fields.DatetimeField()
+
+    class Meta:
+        table = "calendar_day"
