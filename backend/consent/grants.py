@@ -438,3 +438,19 @@ async def subjects_authorising(
     if unknown:
         raise UnknownSubjects(count=len(unknown))
     return authorised
+
+
+async def delegation_windows(*, platform_pk: int) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Subject id -> windows [authorised_at, expires_at) of delegation grants (委托) to the
+    platform that were not withdrawn or revoked: whose reductions the platform may bundle."""
+    rows = await DataGrant.filter(
+        platform_id=platform_pk,
+        kind=GrantKind.DELEGATION,
+        status__in=[GrantStatus.AUTHORISED, GrantStatus.EXPIRED],
+    ).values("subject_id", "authorised_at", "expires_at")
+    windows: dict[str, list[tuple[datetime, datetime]]] = {}
+    for row in rows:
+        windows.setdefault(str(row["subject_id"]), []).append(
+            (row["authorised_at"], row["expires_at"])
+        )
+    return windows

@@ -9,3 +9,33 @@ class WrongProjectState(DomainError):
     code = "WRONG_PROJECT_STATE"
     message_en = "The project is {status}: it cannot {step} now."
     message_zh = "项目当前为 {status}，现在不能执行该步骤（{step}）。"
+
+
+class WrongIssuanceState(DomainError):
+    code = "WRONG_ISSUANCE_STATE"
+    message_en = "The request is {status}: it cannot {step} now."
+    message_zh = "申请当前为 {status}，现在不能执行该步骤（{step}）。"
+
+
+class NoticeNotOver(DomainError):
+    code = "NOTICE_NOT_OVER"
+    message_en = "The public notice runs until {ends_on} inclusive."
+    message_zh = "公示期至 {ends_on}（含）结束。"
+
+
+class OpenObjections(DomainError):
+    code = "OPEN_OBJECTIONS"
+    message_en = "{count} objections are not resolved yet."
+    message_zh = "尚有 {count} 条异议未处理。"
+
+
+class PeriodOverlaps(DomainError):
+    code = "PERIOD_OVERLAPS"
+    message_en = "The period overlaps another request of this project."
+    message_zh = "监测期与本项目的其他申请重叠。"
+
+
+class NothingToIssue(DomainError):
+    code = "NOTHING_TO_ISSUE"
+    message_en = "No unreserved, delegated records make a whole kilogram in this period."
+    message_zh = "该监测期内可计入的减排量不足 1 千克。"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -85,3 +86,72 @@ class CalendarDay(Model):
 
     class Meta:
         table = "calendar_day"
+
+
+class IssuanceStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    VERIFIED = "VERIFIED"  # 核算/核查
+    REVIEWED = "REVIEWED"  # 审核
+    PUBLIC_NOTICE = "PUBLIC_NOTICE"  # 公示
+    ISSUED = "ISSUED"  # 签发
+    REJECTED = "REJECTED"
+
+
+class IssuanceRequest(Model):
+    """Credits asked for one monitoring period of a project (whole kg). Reserved behaviour records
+    point at it (behaviour_record.issuance_id) until it is rejected."""
+
+    id = fields.BigIntField(primary_key=True)
+    public_id = fields.UUIDField(unique=True)
+    project: fields.ForeignKeyRelation[CreditProject] = fields.ForeignKeyField(
+        "tanpuhui.CreditProject", related_name="issuance_requests", on_delete=fields.RESTRICT
+    )
+    owner_id = fields.UUIDField()
+    period_start = fields.CharField(max_length=10)
+    period_end = fields.CharField(max_length=10)
+    quantity_kg = fields.BigIntField()
+    reserved_grams = fields.BigIntField(default=0)
+    evidence: Any = fields.JSONField(default=list)
+    status = fields.CharEnumField(IssuanceStatus, max_length=14)
+    notice_start = fields.CharField(max_length=10, null=True)
+    notice_end = fields.CharField(max_length=10, null=True)
+    serial_start = fields.BigIntField(null=True)
+    serial_end = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField()
+    issued_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "credit_issuance_request"
+
+
+class IssuanceEvent(Model):
+    """Every step of an issuance request, who took it and their comment (append-only)."""
+
+    id = fields.BigIntField(primary_key=True)
+    request: fields.ForeignKeyRelation[IssuanceRequest] = fields.ForeignKeyField(
+        "tanpuhui.IssuanceRequest", related_name="events", on_delete=fields.RESTRICT
+    )
+    event = fields.CharField(max_length=30)
+    actor = fields.CharField(max_length=80)
+    comment = fields.CharField(max_length=2000, null=True)
+    occurred_at = fields.DatetimeField()
+
+    class Meta:
+        table = "credit_issuance_event"
+
+
+class Objection(Model):
+    """An objection filed during a public notice. Issuance waits until the authority resolves it."""
+
+    id = fields.BigIntField(primary_key=True)
+    public_id = fields.UUIDField(unique=True)
+    request: fields.ForeignKeyRelation[IssuanceRequest] = fields.ForeignKeyField(
+        "tanpuhui.IssuanceRequest", related_name="objections", on_delete=fields.RESTRICT
+    )
+    text = fields.CharField(max_length=2000)
+    filed_at = fields.DatetimeField()
+    resolution = fields.CharField(max_length=2000, null=True)
+    resolved_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "credit_objection"

@@ -35,7 +35,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KIND_OF_OWNER = {"DATA_PLATFORM": ProjectKind.AGGREGATION, "SMALL_BUSINESS": ProjectKind.OWN}
 
 
-def _owner_of(actor: Actor) -> tuple[str, ProjectKind]:
+def owner_of(actor: Actor) -> tuple[str, ProjectKind]:
     require_kind(actor, "member")
     kind = _KIND_OF_OWNER.get(actor.organisation_kind or "")
     if kind is None or not actor.roles & OWNER_ROLES or not actor.organisation_id:
@@ -83,7 +83,7 @@ async def _project(project_id: str) -> CreditProject:
 async def create_project(
     *, actor: Actor, title_zh: str, title_en: str, description: str, methodology_code: str
 ) -> CreditProject:
-    owner_id, kind = _owner_of(actor)
+    owner_id, kind = owner_of(actor)
     if await methodology.factor_at(methodology_code, clock.now()) is None:
         raise MethodologyUnknown(code=methodology_code)
     async with db.transaction():
@@ -105,7 +105,7 @@ async def create_project(
 async def add_document(
     *, actor: Actor, project_id: str, title: str, url: str, sha256: str
 ) -> ProjectDocument:
-    owner_id, _ = _owner_of(actor)
+    owner_id, _ = owner_of(actor)
     if not isinstance(url, str) or not url.startswith("https://") or len(url) > 500:
         raise InvalidInput(field="url", reason="an https:// URL", reason_zh="须为 https:// 地址")
     if not isinstance(sha256, str) or not _SHA256.match(sha256):
@@ -151,7 +151,7 @@ async def _move(
 
 async def submit(*, actor: Actor, project_id: str, verifier_id: str) -> CreditProject:
     """The owner submits to the verifier organisation they name."""
-    owner_id, _ = _owner_of(actor)
+    owner_id, _ = owner_of(actor)
     verifier = parse_public_id(verifier_id)
     async with db.transaction():
         project = await _project(project_id)
@@ -258,7 +258,7 @@ async def events_of(project_ids: list[int]) -> dict[int, list[ProjectEvent]]:
 # The working-day calendar of public notices (公示: 7 working days in Guangdong practice).
 
 
-def _day(value: str, field: str = "day") -> date:
+def parse_day(value: str, field: str = "day") -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError) as exc:
@@ -270,7 +270,7 @@ def _day(value: str, field: str = "day") -> date:
 async def set_calendar_day(*, actor: Actor, day: str, is_working: bool, note: str) -> CalendarDay:
     """Mark a holiday or a make-up workday; setting a day again replaces its entry."""
     require_kind(actor, "authority")
-    parsed = _day(day).isoformat()
+    parsed = parse_day(day).isoformat()
     async with db.transaction():
         entry = await CalendarDay.get_or_none(day=parsed)
         if entry is None:
