@@ -545,6 +545,53 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: {"i": {"day": "2026-12-25", "isWorking": False, "note": "matrix"}},
         authority_only(),
     ),
+    "issuanceRequests": ("{ issuanceRequests { id } }", lambda w: None, row("allowed")),
+    "fileIssuanceRequest": (
+        "mutation ($i: FileIssuanceRequestInput!) { fileIssuanceRequest(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {
+                "projectId": str(uuid.uuid4()),
+                "periodStart": "2026-01-01",
+                "periodEnd": "2026-01-31",
+            }
+        },
+        row("forbidden", anonymous="unauthenticated", business_member="NOT_FOUND"),
+    ),
+    "verifyIssuanceRequest": (
+        "mutation ($i: IssuanceStepInput!) { verifyIssuanceRequest(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"requestId": str(uuid.uuid4()), "comment": "ok"}},
+        row("forbidden", anonymous="unauthenticated", verifier="NOT_FOUND"),
+    ),
+    "reviewIssuanceRequest": (
+        "mutation ($i: IssuanceStepInput!) { reviewIssuanceRequest(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"requestId": str(uuid.uuid4()), "comment": "ok"}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
+    "startPublicNotice": (
+        "mutation ($i: IssuanceStepInput!) { startPublicNotice(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"requestId": str(uuid.uuid4())}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
+    "issueCredits": (
+        "mutation ($i: IssuanceStepInput!) { issueCredits(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"requestId": str(uuid.uuid4())}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
+    "rejectIssuanceRequest": (
+        "mutation ($i: IssuanceStepInput!) { rejectIssuanceRequest(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"requestId": str(uuid.uuid4()), "comment": "no"}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND", verifier="NOT_FOUND"),
+    ),
+    "fileObjection": (
+        "mutation ($i: FileObjectionInput!) { fileObjection(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"requestId": str(uuid.uuid4()), "text": "objection"}},
+        row("NOT_FOUND"),
+    ),
+    "resolveObjection": (
+        "mutation ($i: ResolveObjectionInput!) { resolveObjection(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"objectionId": str(uuid.uuid4()), "resolution": "ok"}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -42,6 +42,7 @@ Query = merge_types(
         behaviour_schema.Query,
         rewards_schema.Query,
         credits_schema.Query,
+        credits_schema.IssuanceQuery,
         audit_schema.Query,
     ),
 )
@@ -55,6 +56,7 @@ Mutation = merge_types(
         behaviour_schema.Mutation,
         rewards_schema.Mutation,
         credits_schema.Mutation,
+        credits_schema.IssuanceMutation,
     ),
 )
 Subscription = merge_types(

@@ -230,6 +230,7 @@ def _require_project_verifier(actor: Actor, request: IssuanceRequest) -> None:
 
 
 async def verify(*, actor: Actor, request_id: str, comment: str) -> IssuanceRequest:
+    require_kind(actor, "verifier")
     async with db.transaction():
         request = await _request(request_id)
         _require_project_verifier(actor, request)
@@ -347,6 +348,7 @@ async def issue(*, actor: Actor, request_id: str) -> IssuanceRequest:
 async def reject(*, actor: Actor, request_id: str, comment: str) -> IssuanceRequest:
     """The authority (at any step) or the project's verifier (before verification) rejects; the
     reserved records are free again."""
+    require_kind(actor, "authority", "verifier")
     async with db.transaction():
         request = await _request(request_id)
         if actor.kind == "verifier":

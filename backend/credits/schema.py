@@ -9,14 +9,22 @@ import strawberry
 from backend.api.context import Info
 from backend.api.errors import InvalidInputError, NotFoundError, returns_errors
 from backend.api.node import public_id_of
-from backend.credits import projects
+from backend.credits import issuance, projects
 from backend.credits.models import CreditProject
 from backend.credits.types import (
     CalendarDayType,
     CreditProjectType,
+    IssuanceRequestType,
+    IssuanceStatus,
+    NothingToIssueError,
     NoticeEnd,
+    NoticeNotOverError,
+    ObjectionType,
+    OpenObjectionsError,
+    PeriodOverlapsError,
     ProjectDocumentType,
     ProjectStatus,
+    WrongIssuanceStateError,
     WrongProjectStateError,
 )
 from backend.methodology.types import MethodologyUnknownError
@@ -79,6 +87,71 @@ CalendarDayPayload = Annotated[
 ]
 
 
+IssuancePayload = Annotated[
+    IssuanceRequestType
+    | InvalidInputError
+    | NotFoundError
+    | WrongIssuanceStateError
+    | NoticeNotOverError
+    | OpenObjectionsError
+    | PeriodOverlapsError
+    | NothingToIssueError,
+    strawberry.union("IssuancePayload"),
+]
+ObjectionPayload = Annotated[
+    ObjectionType | InvalidInputError | NotFoundError | WrongIssuanceStateError,
+    strawberry.union("ObjectionPayload"),
+]
+
+
+@strawberry.input
+class EvidenceInput:
+    url: str
+    sha256: str
+
+
+@strawberry.input
+class FileIssuanceRequestInput:
+    project_id: strawberry.ID
+    period_start: str = strawberry.field(description="YYYY-MM-DD, Shanghai days, inclusive.")
+    period_end: str
+    declared_kg: int | None = strawberry.field(
+        default=None, description="A business's own project only."
+    )
+    evidence: list[EvidenceInput] | None = None
+
+
+@strawberry.input
+class IssuanceStepInput:
+    request_id: strawberry.ID
+    comment: str | None = None
+
+
+@strawberry.input
+class FileObjectionInput:
+    request_id: strawberry.ID
+    text: str
+
+
+@strawberry.input
+class ResolveObjectionInput:
+    objection_id: strawberry.ID
+    resolution: str
+
+
+async def _requests(rows: list) -> list[IssuanceRequestType]:  # type: ignore[type-arg]
+    objections = await issuance.objections_of([r.id for r in rows])
+    return [IssuanceRequestType.from_row(r, objections[r.id]) for r in rows]
+
+
+async def _one(row: object) -> IssuanceRequestType:
+    from backend.credits.models import IssuanceRequest
+
+    assert isinstance(row, IssuanceRequest)
+    fresh = await IssuanceRequest.get(id=row.id).select_related("project")
+    return (await _requests([fresh]))[0]
+
+
 async def _convert(rows: list[CreditProject]) -> list[CreditProjectType]:
     events = await projects.events_of([r.id for r in rows])
     return [CreditProjectType.from_row(r, events[r.id]) for r in rows]
@@ -107,6 +180,126 @@ class Query:
         end = await projects.working_days_after(first, working_days)
         return NoticeEnd(
             start=first.isoformat(), working_days=working_days, ends_on=end.isoformat()
+        )
+
+
+@strawberry.type
+class IssuanceQuery:
+    @strawberry.field(description="Issuance requests with their notices and objections (public).")
+    async def issuance_requests(
+        self, status: IssuanceStatus | None = None
+    ) -> list[IssuanceRequestType]:
+        return await _requests(
+            await issuance.public_requests(status=status.value if status else None)
+        )
+
+
+@strawberry.type
+class IssuanceMutation:
+    @strawberry.mutation(
+        description="File a request for a monitoring period of a registered project. Project owners."
+    )
+    @returns_errors
+    async def file_issuance_request(
+        self, info: Info, input: FileIssuanceRequestInput
+    ) -> IssuancePayload:
+        row = await issuance.file_request(
+            actor=info.context.actor,
+            project_id=str(input.project_id),
+            period_start=input.period_start,
+            period_end=input.period_end,
+            declared_kg=input.declared_kg,
+            evidence=[{"url": e.url, "sha256": e.sha256} for e in input.evidence]
+            if input.evidence
+            else None,
+        )
+        return await _one(row)
+
+    @strawberry.mutation(description="Verify (核算/核查) a request. The project's verifier.")
+    @returns_errors
+    async def verify_issuance_request(
+        self, info: Info, input: IssuanceStepInput
+    ) -> IssuancePayload:
+        return await _one(
+            await issuance.verify(
+                actor=info.context.actor,
+                request_id=str(input.request_id),
+                comment=input.comment or "",
+            )
+        )
+
+    @strawberry.mutation(description="Review (审核) a verified request. Authority only.")
+    @returns_errors
+    async def review_issuance_request(
+        self, info: Info, input: IssuanceStepInput
+    ) -> IssuancePayload:
+        return await _one(
+            await issuance.review(
+                actor=info.context.actor,
+                request_id=str(input.request_id),
+                comment=input.comment or "",
+            )
+        )
+
+    @strawberry.mutation(
+        description="Put a reviewed request on public notice (公示) for 7 working days. Authority only."
+    )
+    @returns_errors
+    async def start_public_notice(self, info: Info, input: IssuanceStepInput) -> IssuancePayload:
+        return await _one(
+            await issuance.start_notice(actor=info.context.actor, request_id=str(input.request_id))
+        )
+
+    @strawberry.mutation(
+        description="Issue (签发) after the notice, every objection resolved. Authority only."
+    )
+    @returns_errors
+    async def issue_credits(self, info: Info, input: IssuanceStepInput) -> IssuancePayload:
+        return await _one(
+            await issuance.issue(actor=info.context.actor, request_id=str(input.request_id))
+        )
+
+    @strawberry.mutation(
+        description="Reject a request (its records are free again). Authority, or the verifier before verifying."
+    )
+    @returns_errors
+    async def reject_issuance_request(
+        self, info: Info, input: IssuanceStepInput
+    ) -> IssuancePayload:
+        return await _one(
+            await issuance.reject(
+                actor=info.context.actor,
+                request_id=str(input.request_id),
+                comment=input.comment or "",
+            )
+        )
+
+    @strawberry.mutation(description="Object to a request on public notice; anyone may.")
+    @returns_errors
+    async def file_objection(self, info: Info, input: FileObjectionInput) -> ObjectionPayload:
+        row = await issuance.file_objection(request_id=str(input.request_id), text=input.text)
+        return ObjectionType(
+            id=strawberry.ID(str(row.public_id)),
+            text=row.text,
+            filed_at=row.filed_at,
+            resolution=None,
+            resolved_at=None,
+        )
+
+    @strawberry.mutation(description="Resolve an objection. Authority only.")
+    @returns_errors
+    async def resolve_objection(self, info: Info, input: ResolveObjectionInput) -> ObjectionPayload:
+        row = await issuance.resolve_objection(
+            actor=info.context.actor,
+            objection_id=str(input.objection_id),
+            resolution=input.resolution,
+        )
+        return ObjectionType(
+            id=strawberry.ID(str(row.public_id)),
+            text=row.text,
+            filed_at=row.filed_at,
+            resolution=row.resolution,
+            resolved_at=row.resolved_at,
         )
 
 

@@ -91,3 +91,95 @@ class NoticeEnd:
 @strawberry.type
 class WrongProjectStateError(Error):
     pass
+
+
+IssuanceStatus = models.IssuanceStatus
+strawberry.enum(IssuanceStatus, name="IssuanceStatus")
+
+
+@strawberry.type
+class ObjectionType:
+    id: strawberry.ID
+    text: str
+    filed_at: datetime
+    resolution: str | None
+    resolved_at: datetime | None
+
+
+@strawberry.type(
+    name="IssuanceRequest",
+    description="Credits asked for a monitoring period (public, no personal data).",
+)
+class IssuanceRequestType:
+    id: strawberry.ID
+    project_id: strawberry.ID
+    project_number: int
+    period_start: str
+    period_end: str
+    quantity_kg: int
+    status: IssuanceStatus
+    notice_start: str | None
+    notice_end: str | None
+    serial_start: int | None
+    serial_end: int | None
+    issued_at: datetime | None
+    objections: list[ObjectionType]
+
+    @classmethod
+    def from_row(
+        cls, row: models.IssuanceRequest, objections: list[models.Objection]
+    ) -> IssuanceRequestType:
+        return cls(
+            id=strawberry.ID(str(row.public_id)),
+            project_id=strawberry.ID(str(row.project.public_id)),
+            project_number=row.project.id,
+            period_start=row.period_start,
+            period_end=row.period_end,
+            quantity_kg=row.quantity_kg,
+            status=row.status,
+            notice_start=row.notice_start,
+            notice_end=row.notice_end,
+            serial_start=row.serial_start,
+            serial_end=row.serial_end,
+            issued_at=row.issued_at,
+            objections=[
+                ObjectionType(
+                    id=strawberry.ID(str(o.public_id)),
+                    text=o.text,
+                    filed_at=o.filed_at,
+                    resolution=o.resolution,
+                    resolved_at=o.resolved_at,
+                )
+                for o in objections
+            ],
+        )
+
+
+@error_type(errors.WrongIssuanceState)
+@strawberry.type
+class WrongIssuanceStateError(Error):
+    pass
+
+
+@error_type(errors.NoticeNotOver)
+@strawberry.type
+class NoticeNotOverError(Error):
+    ends_on: str
+
+
+@error_type(errors.OpenObjections)
+@strawberry.type
+class OpenObjectionsError(Error):
+    count: int
+
+
+@error_type(errors.PeriodOverlaps)
+@strawberry.type
+class PeriodOverlapsError(Error):
+    pass
+
+
+@error_type(errors.NothingToIssue)
+@strawberry.type
+class NothingToIssueError(Error):
+    pass
