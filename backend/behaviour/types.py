@@ -50,7 +50,7 @@ class BatchReport:
     outcomes: list[RecordOutcome]
 
 
-@strawberry.type
+@strawberry.type(name="OutcomeCount")
 class OutcomeCountType:
     day: str
     code: str

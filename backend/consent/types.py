@@ -65,7 +65,7 @@ class ConsentNoticeType(relay.Node):
         return [cls.from_row(rows[w]) if w in rows else None for w in wanted]
 
 
-@strawberry.type
+@strawberry.type(name="GrantEvent")
 class GrantEventType:
     event: str
     occurred_at: datetime
@@ -169,7 +169,7 @@ class DataGrantType(relay.Node):
         return results
 
 
-@strawberry.type
+@strawberry.type(name="Notification")
 class NotificationType:
     id: strawberry.ID
     kind: str

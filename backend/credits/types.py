@@ -16,7 +16,7 @@ strawberry.enum(ProjectStatus, name="ProjectStatus")
 strawberry.enum(ProjectKind, name="ProjectKind")
 
 
-@strawberry.type
+@strawberry.type(name="ProjectEvent")
 class ProjectEventType:
     event: str
     comment: str | None
@@ -65,7 +65,7 @@ class CreditProjectType:
         )
 
 
-@strawberry.type
+@strawberry.type(name="ProjectDocument")
 class ProjectDocumentType:
     title: str
     url: str
@@ -73,7 +73,7 @@ class ProjectDocumentType:
     added_at: datetime
 
 
-@strawberry.type
+@strawberry.type(name="CalendarDay")
 class CalendarDayType:
     day: str
     is_working: bool
@@ -97,7 +97,7 @@ IssuanceStatus = models.IssuanceStatus
 strawberry.enum(IssuanceStatus, name="IssuanceStatus")
 
 
-@strawberry.type
+@strawberry.type(name="Objection")
 class ObjectionType:
     id: strawberry.ID
     text: str

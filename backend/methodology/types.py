@@ -79,7 +79,7 @@ class ScenarioType:
         )
 
 
-@strawberry.type
+@strawberry.type(name="EarningRatio")
 class EarningRatioType:
     points_per_gram: str
     effective_at: datetime | None
