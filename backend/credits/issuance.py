@@ -44,6 +44,7 @@ from backend.kit import clock, db
 from backend.kit.actor import Actor, require_kind
 from backend.kit.errors import Forbidden, InvalidInput, NotFound
 from backend.kit.ids import new_public_id, parse_public_id
+from backend.kit.validation import positive_int, text
 
 NOTICE_WORKING_DAYS = 7
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -177,16 +178,7 @@ async def file_request(
                 quantity_kg=quantity, reserved_grams=grams
             )
         else:
-            if (
-                isinstance(declared_kg, bool)
-                or not isinstance(declared_kg, int)
-                or not 0 < declared_kg <= 10**9
-            ):
-                raise InvalidInput(
-                    field="declaredKg",
-                    reason="a whole number of kg above zero",
-                    reason_zh="须为正整数千克",
-                )
+            positive_int(declared_kg, field="declaredKg", maximum=10**9)
             await IssuanceRequest.filter(id=request.id).update(
                 quantity_kg=declared_kg, evidence=_evidence(evidence)
             )
@@ -213,14 +205,6 @@ async def _move(
     return request
 
 
-def _comment(comment: str) -> str:
-    if not isinstance(comment, str) or not 1 <= len(comment.strip()) <= 2000:
-        raise InvalidInput(
-            field="comment", reason="1 to 2000 characters", reason_zh="须为 1 至 2000 个字符"
-        )
-    return comment.strip()
-
-
 def _require_project_verifier(actor: Actor, request: IssuanceRequest) -> None:
     require_kind(actor, "verifier")
     if not actor.roles & VERIFIER_ROLES:
@@ -240,7 +224,7 @@ async def verify(*, actor: Actor, request_id: str, comment: str) -> IssuanceRequ
             needed=IssuanceStatus.SUBMITTED,
             to=IssuanceStatus.VERIFIED,
             event="VERIFIED",
-            comment=_comment(comment),
+            comment=_comment_text(comment),
         )
 
 
@@ -254,7 +238,7 @@ async def review(*, actor: Actor, request_id: str, comment: str) -> IssuanceRequ
             needed=IssuanceStatus.VERIFIED,
             to=IssuanceStatus.REVIEWED,
             event="REVIEWED",
-            comment=_comment(comment),
+            comment=_comment_text(comment),
         )
 
 
@@ -284,7 +268,10 @@ async def file_objection(*, request_id: str, text: str) -> Objection:
         if request.status != IssuanceStatus.PUBLIC_NOTICE:
             raise WrongIssuanceState(status=request.status.value, step="file an objection")
         return await Objection.create(
-            public_id=new_public_id(), request=request, text=_comment(text), filed_at=clock.now()
+            public_id=new_public_id(),
+            request=request,
+            text=_comment_text(text),
+            filed_at=clock.now(),
         )
 
 
@@ -300,7 +287,7 @@ async def resolve_objection(*, actor: Actor, objection_id: str, resolution: str)
         if objection is None:
             raise NotFound(what="objection", what_zh="异议")
         changed = await Objection.filter(id=objection.id, resolved_at__isnull=True).update(
-            resolution=_comment(resolution), resolved_at=clock.now()
+            resolution=_comment_text(resolution), resolved_at=clock.now()
         )
         if not changed:
             raise InvalidInput(
@@ -365,7 +352,7 @@ async def reject(*, actor: Actor, request_id: str, comment: str) -> IssuanceRequ
             needed=request.status,
             to=IssuanceStatus.REJECTED,
             event="REJECTED",
-            comment=_comment(comment),
+            comment=_comment_text(comment),
         )
         await reservation.release(issuance_id=request.id)
     return rejected
@@ -383,3 +370,7 @@ async def objections_of(request_ids: list[int]) -> dict[int, list[Objection]]:
     for objection in await Objection.filter(request_id__in=request_ids).order_by("filed_at", "id"):
         found[objection.request_id].append(objection)  # type: ignore[attr-defined]
     return found
+
+
+def _comment_text(comment: str) -> str:
+    return text(comment, field="comment", maximum=2000)

@@ -26,6 +26,7 @@ from backend.kit import clock, db
 from backend.kit.actor import Actor, require_kind
 from backend.kit.errors import Forbidden, InvalidInput, NotFound
 from backend.kit.ids import new_public_id, parse_public_id
+from backend.kit.validation import text
 from backend.methodology import service as methodology
 from backend.methodology.errors import MethodologyUnknown
 
@@ -41,16 +42,6 @@ def owner_of(actor: Actor) -> tuple[str, ProjectKind]:
     if kind is None or not actor.roles & OWNER_ROLES or not actor.organisation_id:
         raise Forbidden()
     return actor.organisation_id, kind
-
-
-def _text(value: str, field: str, maximum: int) -> str:
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= maximum:
-        raise InvalidInput(
-            field=field,
-            reason=f"1 to {maximum} characters",
-            reason_zh=f"须为 1 至 {maximum} 个字符",
-        )
-    return value.strip()
 
 
 async def _event(
@@ -91,9 +82,9 @@ async def create_project(
             public_id=new_public_id(),
             owner_id=owner_id,
             kind=kind,
-            title_zh=_text(title_zh, "titleZh", 200),
-            title_en=_text(title_en, "titleEn", 200),
-            description=_text(description, "description", 20000),
+            title_zh=text(title_zh, field="titleZh", maximum=200),
+            title_en=text(title_en, field="titleEn", maximum=200),
+            description=text(description, field="description", maximum=20000),
             methodology_code=methodology_code,
             status=ProjectStatus.DRAFT,
             created_at=clock.now(),
@@ -120,7 +111,7 @@ async def add_document(
             raise WrongProjectState(status=project.status.value, step="add a document")
         document = await ProjectDocument.create(
             project=project,
-            title=_text(title, "title", 200),
+            title=text(title, field="title", maximum=200),
             url=url,
             sha256=sha256,
             added_at=clock.now(),
@@ -181,7 +172,7 @@ async def submit(*, actor: Actor, project_id: str, verifier_id: str) -> CreditPr
 
 
 def _comment(comment: str) -> str:
-    return _text(comment, "comment", 2000)
+    return text(comment, field="comment", maximum=2000)
 
 
 async def validate(*, actor: Actor, project_id: str, approve: bool, comment: str) -> CreditProject:
@@ -275,11 +266,16 @@ async def set_calendar_day(*, actor: Actor, day: str, is_working: bool, note: st
         entry = await CalendarDay.get_or_none(day=parsed)
         if entry is None:
             entry = await CalendarDay.create(
-                day=parsed, is_working=is_working, note=_text(note, "note", 200), set_at=clock.now()
+                day=parsed,
+                is_working=is_working,
+                note=text(note, field="note", maximum=200),
+                set_at=clock.now(),
             )
         else:
             await CalendarDay.filter(id=entry.id).update(
-                is_working=is_working, note=_text(note, "note", 200), set_at=clock.now()
+                is_working=is_working,
+                note=text(note, field="note", maximum=200),
+                set_at=clock.now(),
             )
             await entry.refresh_from_db()
         await audit.record(

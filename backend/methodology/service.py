@@ -19,6 +19,7 @@ from backend.kit import clock, db
 from backend.kit.actor import Actor, require_kind
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.ids import new_public_id, parse_public_id
+from backend.kit.validation import positive_int, text
 from backend.methodology.errors import MethodologyUnknown, WrongMethodologyState
 from backend.methodology.models import (
     EarningRatio,
@@ -80,14 +81,6 @@ def _code(value: str, field: str) -> str:
     return value
 
 
-def _name(value: str, field: str) -> str:
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 200:
-        raise InvalidInput(
-            field=field, reason="1 to 200 characters", reason_zh="须为 1 至 200 个字符"
-        )
-    return value.strip()
-
-
 async def _event(
     methodology: Methodology, event: str, actor: Actor, comment: str | None = None
 ) -> None:
@@ -137,8 +130,8 @@ async def draft_methodology(
             public_id=new_public_id(),
             code=code,
             version=(latest.version + 1) if latest else 1,
-            name_zh=_name(name_zh, "nameZh"),
-            name_en=_name(name_en, "nameEn"),
+            name_zh=text(name_zh, field="nameZh", maximum=200),
+            name_en=text(name_en, field="nameEn", maximum=200),
             unit=unit,
             baseline_factor=baseline,
             project_factor=project,
@@ -277,16 +270,7 @@ async def define_scenario(
         raise InvalidInput(
             field="category", reason="not a data category", reason_zh="不是有效的数据类别"
         )
-    if (
-        isinstance(daily_cap_grams, bool)
-        or not isinstance(daily_cap_grams, int)
-        or not 0 < daily_cap_grams <= 10**9
-    ):
-        raise InvalidInput(
-            field="dailyCapGrams",
-            reason="a positive whole number of grams",
-            reason_zh="须为正整数克",
-        )
+    positive_int(daily_cap_grams, field="dailyCapGrams", maximum=10**9)
     maximum = _decimal(max_quantity_per_record, "maxQuantityPerRecord", positive=True)
     for platform_id in allowed_platforms:
         platform = await accounts.data_platform(platform_id)
@@ -299,8 +283,8 @@ async def define_scenario(
     if not await Methodology.filter(code=methodology_code).exists():
         raise MethodologyUnknown(code=methodology_code)
     values: dict[str, Any] = {
-        "name_zh": _name(name_zh, "nameZh"),
-        "name_en": _name(name_en, "nameEn"),
+        "name_zh": text(name_zh, field="nameZh", maximum=200),
+        "name_en": text(name_en, field="nameEn", maximum=200),
         "methodology_code": methodology_code,
         "category": category,
         "max_quantity_per_record": maximum,

@@ -24,6 +24,7 @@ from backend.kit import clock, db, jwt
 from backend.kit.actor import Actor, require_kind, require_person, system_actor
 from backend.kit.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from backend.kit.ids import new_public_id, parse_public_id
+from backend.kit.validation import positive_int, text
 from backend.ledger import service as ledger
 from backend.rewards.errors import (
     LimitReached,
@@ -62,26 +63,6 @@ def _merchant_of(actor: Actor, roles: frozenset[str]) -> str:
     return actor.organisation_id
 
 
-def _text(value: str, field: str, maximum: int) -> str:
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= maximum:
-        raise InvalidInput(
-            field=field,
-            reason=f"1 to {maximum} characters",
-            reason_zh=f"须为 1 至 {maximum} 个字符",
-        )
-    return value.strip()
-
-
-def _positive(value: int, field: str, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
-        raise InvalidInput(
-            field=field,
-            reason=f"a whole number from 1 to {maximum}",
-            reason_zh=f"须为 1 至 {maximum} 的整数",
-        )
-    return value
-
-
 async def create_offer(*, actor: Actor, values: dict[str, Any]) -> Offer:
     """A draft offer of the manager's merchant."""
     merchant_id = _merchant_of(actor, MANAGING_ROLES)
@@ -99,24 +80,28 @@ async def create_offer(*, actor: Actor, values: dict[str, Any]) -> Offer:
         raise InvalidInput(
             field="imageUrl", reason="an https:// URL", reason_zh="须为 https:// 地址"
         )
-    stock = _positive(values["total_stock"], "totalStock", 10**7)
+    stock = positive_int(values["total_stock"], field="totalStock", maximum=10**7)
     async with db.transaction():
         offer = await Offer.create(
             public_id=new_public_id(),
             merchant_id=merchant_id,
-            title_zh=_text(values["title_zh"], "titleZh", 200),
-            title_en=_text(values["title_en"], "titleEn", 200),
-            description_zh=_text(values["description_zh"], "descriptionZh", 5000),
-            description_en=_text(values["description_en"], "descriptionEn", 5000),
+            title_zh=text(values["title_zh"], field="titleZh", maximum=200),
+            title_en=text(values["title_en"], field="titleEn", maximum=200),
+            description_zh=text(values["description_zh"], field="descriptionZh", maximum=5000),
+            description_en=text(values["description_en"], field="descriptionEn", maximum=5000),
             image_url=image,
-            category=_text(values["category"], "category", 40),
-            price_points=_positive(values["price_points"], "pricePoints", 10**9),
+            category=text(values["category"], field="category", maximum=40),
+            price_points=positive_int(values["price_points"], field="pricePoints", maximum=10**9),
             total_stock=stock,
             stock_left=stock,
-            per_person_limit=_positive(values["per_person_limit"], "perPersonLimit", 1000),
+            per_person_limit=positive_int(
+                values["per_person_limit"], field="perPersonLimit", maximum=1000
+            ),
             redeem_from=redeem_from,
             redeem_until=redeem_until,
-            voucher_valid_days=_positive(values["voucher_valid_days"], "voucherValidDays", 3650),
+            voucher_valid_days=positive_int(
+                values["voucher_valid_days"], field="voucherValidDays", maximum=3650
+            ),
             unused_policy=UnusedPolicy(values["unused_policy"]),
             status=OfferStatus.DRAFT,
             created_at=clock.now(),
