@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from backend.credits import registry
 from backend.ledger import verify as ledger
 
 Check = Callable[[], Awaitable[list[str]]]
-CHECKS: list[tuple[str, Check]] = [*ledger.CHECKS]
+CHECKS: list[tuple[str, Check]] = [
+    *ledger.CHECKS,
+    ("credit blocks partition their issuances", registry.blocks_partition_issuances),
+]
 
 
 async def verify_all() -> list[str]:

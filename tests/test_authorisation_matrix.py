@@ -592,6 +592,12 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: {"i": {"objectionId": str(uuid.uuid4()), "resolution": "ok"}},
         row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
     ),
+    "creditBlocks": ("{ creditBlocks { id } }", lambda w: None, row("allowed")),
+    "creditBlockBySerial": (
+        '{ creditBlockBySerial(serial: "SZ-CGSP-P0001-2026-000000000001") { id } }',
+        lambda w: None,
+        row("null"),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -43,6 +43,7 @@ Query = merge_types(
         rewards_schema.Query,
         credits_schema.Query,
         credits_schema.IssuanceQuery,
+        credits_schema.RegistryQuery,
         audit_schema.Query,
     ),
 )

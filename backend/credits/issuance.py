@@ -18,6 +18,7 @@ from backend.accounts import queries as accounts
 from backend.audit import service as audit
 from backend.behaviour import reservation
 from backend.consent import grants
+from backend.credits import registry
 from backend.credits.errors import (
     NothingToIssue,
     NoticeNotOver,
@@ -319,7 +320,7 @@ async def issue(*, actor: Actor, request_id: str) -> IssuanceRequest:
             .first()
         )
         start = (last.serial_end or 0) + 1 if last else 1
-        return await _move(
+        issued = await _move(
             request,
             actor=actor,
             needed=IssuanceStatus.PUBLIC_NOTICE,
@@ -330,6 +331,8 @@ async def issue(*, actor: Actor, request_id: str) -> IssuanceRequest:
             serial_end=start + request.quantity_kg - 1,
             issued_at=clock.now(),
         )
+        await registry.issue_block(issued)
+        return issued
 
 
 async def reject(*, actor: Actor, request_id: str, comment: str) -> IssuanceRequest:

@@ -155,3 +155,33 @@ class Objection(Model):
 
     class Meta:
         table = "credit_objection"
+
+
+class BlockStatus(StrEnum):
+    HELD = "HELD"
+    RETIRED = "RETIRED"  # 注销: never moves again
+    EXPORTED = "EXPORTED"  # moved out to the carbon trading platform
+
+
+class CreditBlock(Model):
+    """A range of serial-numbered units (1 unit = 1 kg CO2e) of one issuance, owned by one holding
+    account (an organisation's or a citizen's). A partial move splits a block, the holder keeping
+    the lower serials. The blocks of an issuance partition its range exactly."""
+
+    id = fields.BigIntField(primary_key=True)
+    public_id = fields.UUIDField(unique=True)
+    issuance: fields.ForeignKeyRelation[IssuanceRequest] = fields.ForeignKeyField(
+        "tanpuhui.IssuanceRequest", related_name="blocks", on_delete=fields.RESTRICT
+    )
+    project_number = fields.BigIntField()
+    vintage = fields.IntField()
+    serial_start = fields.BigIntField()
+    serial_end = fields.BigIntField()
+    holder_id = fields.UUIDField(db_index=True)
+    holder_kind = fields.CharField(max_length=20)  # ORGANISATION or PERSON
+    status = fields.CharEnumField(BlockStatus, max_length=10)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "credit_block"
+        indexes = (("project_number", "serial_start"),)

@@ -8,11 +8,12 @@ import strawberry
 
 from backend.api.context import Info
 from backend.api.errors import InvalidInputError, NotFoundError, returns_errors
-from backend.api.node import public_id_of
-from backend.credits import issuance, projects
+from backend.api.node import optional_organisation_id, public_id_of
+from backend.credits import issuance, projects, registry
 from backend.credits.models import CreditProject
 from backend.credits.types import (
     CalendarDayType,
+    CreditBlockType,
     CreditProjectType,
     IssuanceRequestType,
     IssuanceStatus,
@@ -192,6 +193,19 @@ class IssuanceQuery:
         return await _requests(
             await issuance.public_requests(status=status.value if status else None)
         )
+
+
+@strawberry.type
+class RegistryQuery:
+    @strawberry.field(description="The public registry: issued blocks, optionally of one holder.")
+    async def credit_blocks(self, holder_id: strawberry.ID | None = None) -> list[CreditBlockType]:
+        holder = optional_organisation_id(holder_id, field="holderId") if holder_id else None
+        return [CreditBlockType.from_row(b) for b in await registry.public_blocks(holder_id=holder)]
+
+    @strawberry.field(description="The block that holds a serial number (public).")
+    async def credit_block_by_serial(self, serial: str) -> CreditBlockType | None:
+        block = await registry.find_by_serial(serial)
+        return CreditBlockType.from_row(block) if block else None
 
 
 @strawberry.type

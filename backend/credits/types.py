@@ -183,3 +183,44 @@ class PeriodOverlapsError(Error):
 @strawberry.type
 class NothingToIssueError(Error):
     pass
+
+
+BlockStatus = models.BlockStatus
+strawberry.enum(BlockStatus, name="CreditBlockStatus")
+
+
+@strawberry.type(
+    name="CreditBlock",
+    description="Serial-numbered units (1 unit = 1 kg CO2e) in one holding account.",
+)
+class CreditBlockType:
+    id: strawberry.ID
+    serial_from: str
+    serial_to: str
+    quantity_kg: int
+    vintage: int
+    project_number: int
+    issuance_id: strawberry.ID
+    holder: str = strawberry.field(description="The organisation's global id, or 'individual'.")
+    status: BlockStatus
+
+    @classmethod
+    def from_row(cls, row: models.CreditBlock) -> CreditBlockType:
+        from backend.credits.registry import serial_label
+
+        holder = (
+            relay.to_base64("Organisation", str(row.holder_id))
+            if row.holder_kind == "ORGANISATION"
+            else "individual"
+        )
+        return cls(
+            id=strawberry.ID(str(row.public_id)),
+            serial_from=serial_label(row.project_number, row.vintage, row.serial_start),
+            serial_to=serial_label(row.project_number, row.vintage, row.serial_end),
+            quantity_kg=row.serial_end - row.serial_start + 1,
+            vintage=row.vintage,
+            project_number=row.project_number,
+            issuance_id=strawberry.ID(str(row.issuance.public_id)),
+            holder=holder,
+            status=row.status,
+        )
