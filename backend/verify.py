@@ -14,6 +14,7 @@ Check = Callable[[], Awaitable[list[str]]]
 CHECKS: list[tuple[str, Check]] = [
     *ledger.CHECKS,
     ("credit blocks partition their issuances", registry.blocks_partition_issuances),
+    ("a retired block has one retirement", registry.retired_blocks_have_retirements),
 ]
 
 

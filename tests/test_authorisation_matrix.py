@@ -598,6 +598,36 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: None,
         row("null"),
     ),
+    "creditRetirements": ("{ creditRetirements { id } }", lambda w: None, row("allowed")),
+    "transferCredits": (
+        "mutation ($i: TransferCreditsInput!) { transferCredits(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {
+                "blockId": str(uuid.uuid4()),
+                "quantityKg": 1,
+                "toOrganisationId": w.ids["business"],
+            }
+        },
+        # Holders: persons for themselves, owners and managers for their organisation.
+        row(
+            "NOT_FOUND",
+            anonymous="unauthenticated",
+            platform="forbidden",
+            merchant_cashier="forbidden",
+            verifier="forbidden",
+        ),
+    ),
+    "retireCredits": (
+        "mutation ($i: RetireCreditsInput!) { retireCredits(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"blockId": str(uuid.uuid4()), "quantityKg": 1, "purpose": "VOLUNTARY"}},
+        row(
+            "NOT_FOUND",
+            anonymous="unauthenticated",
+            platform="forbidden",
+            merchant_cashier="forbidden",
+            verifier="forbidden",
+        ),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -94,3 +94,12 @@ async def is_active_organisation(public_id: str, kind: str) -> bool:
     return await Organisation.filter(
         public_id=public_id, kind=OrganisationKind(kind), status=OrganisationStatus.ACTIVE
     ).exists()
+
+
+async def is_any_active_organisation(public_id: str) -> bool:
+    """An active organisation of any kind but a household."""
+    return (
+        await Organisation.filter(public_id=public_id, status=OrganisationStatus.ACTIVE)
+        .exclude(kind=OrganisationKind.HOUSEHOLD)
+        .exists()
+    )

@@ -58,6 +58,7 @@ Mutation = merge_types(
         rewards_schema.Mutation,
         credits_schema.Mutation,
         credits_schema.IssuanceMutation,
+        credits_schema.RegistryMutation,
     ),
 )
 Subscription = merge_types(

@@ -39,3 +39,15 @@ class NothingToIssue(DomainError):
     code = "NOTHING_TO_ISSUE"
     message_en = "No unreserved, delegated records make a whole kilogram in this period."
     message_zh = "该监测期内可计入的减排量不足 1 千克。"
+
+
+class BlockNotMovable(DomainError):
+    code = "BLOCK_NOT_MOVABLE"
+    message_en = "These units are {status} and cannot move."
+    message_zh = "这些减排量已{status_zh}，不能再转移或注销。"
+
+
+class NotEnoughUnits(DomainError):
+    code = "NOT_ENOUGH_UNITS"
+    message_en = "The block holds {available} kg; {requested} kg were asked for."
+    message_zh = "该区块仅有 {available} 千克，请求 {requested} 千克。"

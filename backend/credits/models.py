@@ -185,3 +185,42 @@ class CreditBlock(Model):
     class Meta:
         table = "credit_block"
         indexes = (("project_number", "serial_start"),)
+
+
+class RetirementPurpose(StrEnum):
+    VOLUNTARY = "VOLUNTARY"
+    CARBON_NEUTRALITY = "CARBON_NEUTRALITY"
+    COMPLIANCE = "COMPLIANCE"
+
+
+class CreditRetirement(Model):
+    """A retirement (注销): the block it retired never moves again. Its number is public."""
+
+    id = fields.BigIntField(primary_key=True)
+    public_id = fields.UUIDField(unique=True)
+    block: fields.ForeignKeyRelation[CreditBlock] = fields.ForeignKeyField(
+        "tanpuhui.CreditBlock", related_name="retirements", on_delete=fields.RESTRICT
+    )
+    beneficiary = fields.CharField(max_length=200, null=True)  # None: anonymous
+    purpose = fields.CharEnumField(RetirementPurpose, max_length=20)
+    retired_by = fields.UUIDField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "credit_retirement"
+
+
+class CreditTransfer(Model):
+    """A transfer (转移) of a block from one holding account to another (append-only history)."""
+
+    id = fields.BigIntField(primary_key=True)
+    block: fields.ForeignKeyRelation[CreditBlock] = fields.ForeignKeyField(
+        "tanpuhui.CreditBlock", related_name="transfers", on_delete=fields.RESTRICT
+    )
+    from_holder = fields.UUIDField()
+    to_holder = fields.UUIDField()
+    quantity_kg = fields.BigIntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "credit_transfer"

@@ -8,10 +8,25 @@ Transfer, retirement and the exchange connection (issue 9) split and move these 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from backend.credits.models import BlockStatus, CreditBlock, IssuanceRequest, IssuanceStatus
+from backend.accounts import queries as accounts
+from backend.audit import service as audit
+from backend.credits.errors import BlockNotMovable, NotEnoughUnits
+from backend.credits.models import (
+    BlockStatus,
+    CreditBlock,
+    CreditRetirement,
+    CreditTransfer,
+    IssuanceRequest,
+    IssuanceStatus,
+    RetirementPurpose,
+)
 from backend.kit import clock, db
-from backend.kit.ids import new_public_id
+from backend.kit.actor import Actor, require_person
+from backend.kit.errors import Forbidden, InvalidInput, NotFound
+from backend.kit.ids import new_public_id, parse_public_id
+from backend.kit.validation import positive_int, text
 
 SCHEME = "SZ-CGSP"
 _SERIAL = re.compile(r"^SZ-CGSP-P(\d{4,})-(\d{4})-(\d{12})(?:-(\d{12}))?$")
@@ -109,3 +124,149 @@ async def blocks_partition_issuances() -> list[str]:
     )
     findings += [f"block {row['id']} belongs to an issuance that is not issued" for row in orphans]
     return findings
+
+
+def holding_account_of(actor: Actor) -> str:
+    """The holding account an actor moves units from: the organisation a member acts for (owners
+    and managers), or the person's own."""
+    if actor.kind in ("member", "authority", "verifier"):
+        if not actor.organisation_id or not actor.roles & {"owner", "manager", "admin"}:
+            raise Forbidden()
+        return actor.organisation_id
+    return require_person(actor)
+
+
+async def _held_block(actor: Actor, block_id: str, quantity: int) -> CreditBlock:
+    """The actor's block, row-locked, able to give `quantity` kg (inside a transaction)."""
+    holder = holding_account_of(actor)
+    positive_int(quantity, field="quantityKg", maximum=10**12)
+    public_id = parse_public_id(block_id)
+    block = (
+        await CreditBlock.filter(public_id=public_id).select_for_update().first()
+        if public_id
+        else None
+    )
+    if block is None or str(block.holder_id) != holder:
+        raise NotFound(what="credit block", what_zh="减排量区块")
+    if block.status != BlockStatus.HELD:
+        status_zh = {"RETIRED": "注销", "EXPORTED": "转出"}.get(
+            block.status.value, block.status.value
+        )
+        raise BlockNotMovable(status=block.status.value.lower(), status_zh=status_zh)
+    available = block.serial_end - block.serial_start + 1
+    if quantity > available:
+        raise NotEnoughUnits(available=available, requested=quantity)
+    return block
+
+
+async def _split(block: CreditBlock, quantity: int, **moved: Any) -> CreditBlock:
+    """Give the upper `quantity` serials of `block` (the holder keeps the lower ones) as a new
+    block with `moved` fields; a whole block moves as it is."""
+    size = block.serial_end - block.serial_start + 1
+    if quantity == size:
+        await CreditBlock.filter(id=block.id).update(**moved)
+        await block.refresh_from_db()
+        return block
+    cut = block.serial_end - quantity + 1
+    await CreditBlock.filter(id=block.id).update(serial_end=cut - 1)
+    return await CreditBlock.create(
+        public_id=new_public_id(),
+        issuance_id=block.issuance_id,  # type: ignore[attr-defined]
+        project_number=block.project_number,
+        vintage=block.vintage,
+        serial_start=cut,
+        serial_end=block.serial_end,
+        holder_id=moved.get("holder_id", block.holder_id),
+        holder_kind=moved.get("holder_kind", block.holder_kind),
+        status=moved.get("status", block.status),
+        created_at=clock.now(),
+    )
+
+
+async def transfer(
+    *, actor: Actor, block_id: str, quantity: int, to_organisation: str
+) -> CreditBlock:
+    """转移: units to another organisation's holding account."""
+    async with db.transaction():
+        block = await _held_block(actor, block_id, quantity)
+        target = parse_public_id(to_organisation)
+        if target is None or not await accounts.is_any_active_organisation(str(target)):
+            raise InvalidInput(
+                field="toOrganisationId",
+                reason="not an active organisation",
+                reason_zh="不是有效的机构",
+            )
+        if str(target) == str(block.holder_id):
+            raise InvalidInput(
+                field="toOrganisationId",
+                reason="the block is already there",
+                reason_zh="不能转给自己",
+            )
+        giver = block.holder_id
+        moved = await _split(block, quantity, holder_id=target, holder_kind="ORGANISATION")
+        await CreditTransfer.create(
+            block=moved,
+            from_holder=giver,
+            to_holder=target,
+            quantity_kg=quantity,
+            created_at=clock.now(),
+        )
+        await audit.record(
+            actor=actor,
+            action="credits.transferred",
+            object_type="credit_block",
+            object_id=str(moved.public_id),
+            details={"quantity_kg": quantity, "to": str(target)},
+        )
+    return moved
+
+
+async def retire(
+    *, actor: Actor, block_id: str, quantity: int, beneficiary: str | None, purpose: str
+) -> CreditRetirement:
+    """注销: units retired for a beneficiary (or anonymously) with a purpose; never again moved."""
+    if beneficiary is not None:
+        beneficiary = text(beneficiary, field="beneficiary", maximum=200)
+    reason = RetirementPurpose(purpose)
+    async with db.transaction():
+        block = await _held_block(actor, block_id, quantity)
+        retired = await _split(block, quantity, status=BlockStatus.RETIRED)
+        retirement = await CreditRetirement.create(
+            public_id=new_public_id(),
+            block=retired,
+            beneficiary=beneficiary,
+            purpose=reason,
+            retired_by=block.holder_id,
+            created_at=clock.now(),
+        )
+        await audit.record(
+            actor=actor,
+            action="credits.retired",
+            object_type="credit_retirement",
+            object_id=str(retirement.public_id),
+            details={"quantity_kg": quantity, "purpose": reason.value},
+        )
+    return retirement
+
+
+async def public_retirements() -> list[CreditRetirement]:
+    return (
+        await CreditRetirement.all()
+        .select_related("block", "block__issuance")
+        .order_by("-created_at")
+        .limit(500)
+    )
+
+
+async def retired_blocks_have_retirements() -> list[str]:
+    """verify-ledger: every retired block has exactly one retirement (a unit retired once)."""
+    rows = await db.fetch(
+        "SELECT b.id, COUNT(r.id) AS n FROM credit_block b LEFT JOIN credit_retirement r ON r.block_id = b.id"
+        " WHERE b.status = 'RETIRED' GROUP BY b.id HAVING COUNT(r.id) <> 1"
+    )
+    extra = await db.fetch(
+        "SELECT r.id FROM credit_retirement r JOIN credit_block b ON b.id = r.block_id WHERE b.status <> 'RETIRED'"
+    )
+    return [f"retired block {r['id']} has {r['n']} retirements" for r in rows] + [
+        f"retirement {r['id']} points at a block that is not retired" for r in extra
+    ]

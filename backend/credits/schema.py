@@ -12,11 +12,14 @@ from backend.api.node import optional_organisation_id, public_id_of
 from backend.credits import issuance, projects, registry
 from backend.credits.models import CreditProject
 from backend.credits.types import (
+    BlockNotMovableError,
     CalendarDayType,
     CreditBlockType,
     CreditProjectType,
+    CreditRetirementType,
     IssuanceRequestType,
     IssuanceStatus,
+    NotEnoughUnitsError,
     NothingToIssueError,
     NoticeEnd,
     NoticeNotOverError,
@@ -25,6 +28,7 @@ from backend.credits.types import (
     PeriodOverlapsError,
     ProjectDocumentType,
     ProjectStatus,
+    RetirementPurpose,
     WrongIssuanceStateError,
     WrongProjectStateError,
 )
@@ -195,8 +199,91 @@ class IssuanceQuery:
         )
 
 
+@strawberry.input
+class TransferCreditsInput:
+    block_id: strawberry.ID
+    quantity_kg: int
+    to_organisation_id: strawberry.ID
+
+
+@strawberry.input
+class RetireCreditsInput:
+    block_id: strawberry.ID
+    quantity_kg: int
+    beneficiary: str | None = strawberry.field(
+        default=None, description="Omit to retire anonymously."
+    )
+    purpose: RetirementPurpose
+
+
+TransferCreditsPayload = Annotated[
+    CreditBlockType
+    | InvalidInputError
+    | NotFoundError
+    | BlockNotMovableError
+    | NotEnoughUnitsError,
+    strawberry.union("TransferCreditsPayload"),
+]
+RetireCreditsPayload = Annotated[
+    CreditRetirementType
+    | InvalidInputError
+    | NotFoundError
+    | BlockNotMovableError
+    | NotEnoughUnitsError,
+    strawberry.union("RetireCreditsPayload"),
+]
+
+
+async def _block(row: object) -> CreditBlockType:
+    from backend.credits.models import CreditBlock
+
+    assert isinstance(row, CreditBlock)
+    return CreditBlockType.from_row(await CreditBlock.get(id=row.id).select_related("issuance"))
+
+
+@strawberry.type
+class RegistryMutation:
+    @strawberry.mutation(
+        description="Transfer (转移) units to another organisation; a part splits the block, you keep the lower serials."
+    )
+    @returns_errors
+    async def transfer_credits(
+        self, info: Info, input: TransferCreditsInput
+    ) -> TransferCreditsPayload:
+        moved = await registry.transfer(
+            actor=info.context.actor,
+            block_id=str(input.block_id),
+            quantity=input.quantity_kg,
+            to_organisation=public_id_of(
+                input.to_organisation_id, "Organisation", field="toOrganisationId"
+            ),
+        )
+        return await _block(moved)
+
+    @strawberry.mutation(
+        description="Retire (注销) units for a beneficiary, or anonymously; they never move again."
+    )
+    @returns_errors
+    async def retire_credits(self, info: Info, input: RetireCreditsInput) -> RetireCreditsPayload:
+        from backend.credits.models import CreditRetirement
+
+        row = await registry.retire(
+            actor=info.context.actor,
+            block_id=str(input.block_id),
+            quantity=input.quantity_kg,
+            beneficiary=input.beneficiary,
+            purpose=input.purpose.value,
+        )
+        fresh = await CreditRetirement.get(id=row.id).select_related("block", "block__issuance")
+        return CreditRetirementType.from_row(fresh)
+
+
 @strawberry.type
 class RegistryQuery:
+    @strawberry.field(description="Retirements, newest first (public).")
+    async def credit_retirements(self) -> list[CreditRetirementType]:
+        return [CreditRetirementType.from_row(r) for r in await registry.public_retirements()]
+
     @strawberry.field(description="The public registry: issued blocks, optionally of one holder.")
     async def credit_blocks(self, holder_id: strawberry.ID | None = None) -> list[CreditBlockType]:
         holder = optional_organisation_id(holder_id, field="holderId") if holder_id else None

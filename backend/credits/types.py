@@ -224,3 +224,43 @@ class CreditBlockType:
             holder=holder,
             status=row.status,
         )
+
+
+RetirementPurpose = models.RetirementPurpose
+strawberry.enum(RetirementPurpose, name="RetirementPurpose")
+
+
+@strawberry.type(
+    name="CreditRetirement", description="A retirement (注销): public, with its serial range."
+)
+class CreditRetirementType:
+    id: strawberry.ID
+    number: int
+    beneficiary: str | None = strawberry.field(description="None: retired anonymously.")
+    purpose: RetirementPurpose
+    block: CreditBlockType
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: models.CreditRetirement) -> CreditRetirementType:
+        return cls(
+            id=strawberry.ID(str(row.public_id)),
+            number=row.id,
+            beneficiary=row.beneficiary,
+            purpose=row.purpose,
+            block=CreditBlockType.from_row(row.block),
+            created_at=row.created_at,
+        )
+
+
+@error_type(errors.BlockNotMovable)
+@strawberry.type
+class BlockNotMovableError(Error):
+    pass
+
+
+@error_type(errors.NotEnoughUnits)
+@strawberry.type
+class NotEnoughUnitsError(Error):
+    available: int
+    requested: int
