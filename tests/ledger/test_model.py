@@ -6,17 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from backend import verify
 from backend.accounts.subjects import Subject, SubjectKind
@@ -24,13 +15,13 @@ from backend.kit import clock
 from backend.kit.actor import Actor
 from backend.ledger import queries, service
 from backend.ledger.errors import AlreadyClawedBack, InsufficientPoints
+from tests.stateful import run_machine, runner
 
 AUTHORITY = Actor(kind="authority", id="00000000-0000-4000-8000-0000000000a1")
 
 
 def machine_for(loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateMachine]:
-    def run(coro):
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=60)
+    run = runner(loop)
 
     class Ledger(RuleBasedStateMachine):
         @initialize()
@@ -195,15 +186,4 @@ def machine_for(loop: asyncio.AbstractEventLoop) -> type[RuleBasedStateMachine]:
 
 
 async def test_random_sequences_keep_every_invariant(settings):
-    # The machine runs in a worker thread; its steps run on this loop, where the pool lives.
-    loop = asyncio.get_running_loop()
-    config = hypothesis_settings(
-        max_examples=20,
-        stateful_step_count=25,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        database=None,
-    )
-    await loop.run_in_executor(
-        None, lambda: run_state_machine_as_test(machine_for(loop), settings=config)
-    )
+    await run_machine(machine_for, examples=20, steps=25)
