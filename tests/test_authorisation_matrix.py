@@ -599,6 +599,7 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         row("null"),
     ),
     "creditRetirements": ("{ creditRetirements { id } }", lambda w: None, row("allowed")),
+    "creditTransfers": ("{ creditTransfers { number } }", lambda w: None, row("allowed")),
     "transferCredits": (
         "mutation ($i: TransferCreditsInput!) { transferCredits(input: $i) { __typename ... on Error { code } } }",
         lambda w: {

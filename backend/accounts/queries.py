@@ -39,6 +39,15 @@ async def organisations_by_public_ids(
     return [by_id.get(p) if p else None for p in parsed]
 
 
+async def public_names(public_ids: set[str]) -> dict[str, str]:
+    """The registry's public names for holders: an organisation's name, anyone else 'individual'
+    (a citizen holder is never named)."""
+    wanted = [p for p in (parse_public_id(i) for i in public_ids) if p is not None]
+    rows = await Organisation.filter(public_id__in=wanted).values_list("public_id", "name")
+    names = {str(public_id): name for public_id, name in rows}
+    return {i: names.get(i, "individual") for i in public_ids}
+
+
 async def list_organisations(
     *, actor: Actor, kind: str | None, first: int | None, after: str | None
 ) -> Page[Organisation]:

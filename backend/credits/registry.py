@@ -258,6 +258,28 @@ async def public_retirements() -> list[CreditRetirement]:
     )
 
 
+async def public_transfers() -> list[tuple[CreditTransfer, str, str]]:
+    """Transfers, newest first, with the giver's and receiver's public names."""
+    rows = (
+        await CreditTransfer.all()
+        .select_related("block", "block__issuance")
+        .order_by("-id")
+        .limit(500)
+    )
+    names = await accounts.public_names(
+        {str(r.from_holder) for r in rows} | {str(r.to_holder) for r in rows}
+    )
+    return [(r, names[str(r.from_holder)], names[str(r.to_holder)]) for r in rows]
+
+
+async def lineage(issuance_public_id: str) -> IssuanceRequest | None:
+    """A block's origin: its issuance with the project (and so the methodology) it came from."""
+    public_id = parse_public_id(issuance_public_id)
+    if public_id is None:
+        return None
+    return await IssuanceRequest.filter(public_id=public_id).select_related("project").first()
+
+
 async def retired_blocks_have_retirements() -> list[str]:
     """verify-ledger: every retired block has exactly one retirement (a unit retired once)."""
     rows = await db.fetch(

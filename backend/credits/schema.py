@@ -17,6 +17,7 @@ from backend.credits.types import (
     CreditBlockType,
     CreditProjectType,
     CreditRetirementType,
+    CreditTransferType,
     IssuanceRequestType,
     IssuanceStatus,
     NotEnoughUnitsError,
@@ -283,6 +284,10 @@ class RegistryQuery:
     @strawberry.field(description="Retirements, newest first (public).")
     async def credit_retirements(self) -> list[CreditRetirementType]:
         return [CreditRetirementType.from_row(r) for r in await registry.public_retirements()]
+
+    @strawberry.field(description="Transfers, newest first (public).")
+    async def credit_transfers(self) -> list[CreditTransferType]:
+        return [CreditTransferType.from_row(*t) for t in await registry.public_transfers()]
 
     @strawberry.field(description="The public registry: issued blocks, optionally of one holder.")
     async def credit_blocks(self, holder_id: strawberry.ID | None = None) -> list[CreditBlockType]:

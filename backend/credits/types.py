@@ -204,6 +204,26 @@ class CreditBlockType:
     holder: str = strawberry.field(description="The organisation's global id, or 'individual'.")
     status: BlockStatus
 
+    @strawberry.field(
+        description="Where the block came from: its issuance, project and methodology (public)."
+    )
+    async def lineage(self) -> CreditLineage:
+        from backend.credits.registry import lineage
+
+        request = await lineage(str(self.issuance_id))
+        assert request is not None  # a block always has its issuance (foreign key)
+        return CreditLineage(
+            issuance_id=strawberry.ID(str(request.public_id)),
+            period_start=request.period_start,
+            period_end=request.period_end,
+            issued_at=request.issued_at,
+            project_id=strawberry.ID(str(request.project.public_id)),
+            project_number=request.project.id,
+            project_title_zh=request.project.title_zh,
+            project_title_en=request.project.title_en,
+            methodology_code=request.project.methodology_code,
+        )
+
     @classmethod
     def from_row(cls, row: models.CreditBlock) -> CreditBlockType:
         from backend.credits.registry import serial_label
@@ -223,6 +243,58 @@ class CreditBlockType:
             issuance_id=strawberry.ID(str(row.issuance.public_id)),
             holder=holder,
             status=row.status,
+        )
+
+
+@strawberry.type(
+    name="CreditLineage",
+    description="A block's origin: the issuance that created its serials, the project and methodology.",
+)
+class CreditLineage:
+    issuance_id: strawberry.ID
+    period_start: str
+    period_end: str
+    issued_at: datetime | None
+    project_id: strawberry.ID
+    project_number: int
+    project_title_zh: str
+    project_title_en: str
+    methodology_code: str
+
+
+@strawberry.type(
+    name="CreditTransfer",
+    description="A transfer (转移), public: holders shown by organisation name or 'individual'.",
+)
+class CreditTransferType:
+    number: int
+    from_holder: str
+    to_holder: str
+    quantity_kg: int
+    serial_from: str = strawberry.field(
+        description="The serials moved: a block keeps its lower serials when later split."
+    )
+    serial_to: str
+    block: CreditBlockType = strawberry.field(description="The block as it is now.")
+    created_at: datetime
+
+    @classmethod
+    def from_row(
+        cls, row: models.CreditTransfer, from_holder: str, to_holder: str
+    ) -> CreditTransferType:
+        from backend.credits.registry import serial_label
+
+        block = row.block
+        first, last = block.serial_start, block.serial_start + row.quantity_kg - 1
+        return cls(
+            number=row.id,
+            from_holder=from_holder,
+            to_holder=to_holder,
+            quantity_kg=row.quantity_kg,
+            serial_from=serial_label(block.project_number, block.vintage, first),
+            serial_to=serial_label(block.project_number, block.vintage, last),
+            block=CreditBlockType.from_row(row.block),
+            created_at=row.created_at,
         )
 
 

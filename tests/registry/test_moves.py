@@ -8,10 +8,12 @@ import pytest
 
 from backend import verify
 from backend.accounts import organisations
+from backend.accounts import queries as accounts
 from backend.credits import registry
 from backend.credits.errors import BlockNotMovable, NotEnoughUnits
 from backend.credits.models import CreditBlock
 from backend.kit.errors import Forbidden, InvalidInput, NotFound
+from tests.conftest import gql
 from tests.credits.test_projects import AUTHORITY, member
 from tests.registry.test_blocks import issued
 
@@ -144,3 +146,56 @@ async def test_a_transfer_and_a_retirement_of_one_block_at_once(world):
     )
     assert sorted(outcomes) == ["ok", "refused"]
     assert await verify.verify_all() == []
+
+
+async def test_the_public_lists_transfers_by_name_and_traces_a_block_to_its_origin(world, client):
+    block, buyer = await holding(world)
+    await registry.transfer(
+        actor=world["owner"], block_id=str(block.public_id), quantity=5, to_organisation=buyer
+    )
+    # The receiver passes part of what it got on; the first transfer still names serials 8-12.
+    buyer_owner = member(buyer, "SMALL_BUSINESS", "owner")
+    moved = await registry.find_by_serial(
+        registry.serial_label(block.project_number, block.vintage, 8)
+    )
+    assert moved is not None
+    await registry.transfer(
+        actor=buyer_owner,
+        block_id=str(moved.public_id),
+        quantity=2,
+        to_organisation=world["owner"].organisation_id,
+    )
+    body = await gql(
+        client, "{ creditTransfers { number fromHolder toHolder quantityKg serialFrom serialTo } }"
+    )
+    second, first = body["data"]["creditTransfers"]
+    assert (first["fromHolder"], first["toHolder"], first["quantityKg"]) == ("出行平台", "Buyer", 5)
+    assert first["serialFrom"].endswith("-000000000008")
+    assert first["serialTo"].endswith("-000000000012")
+    assert (second["fromHolder"], second["toHolder"]) == ("Buyer", "出行平台")
+    assert second["serialFrom"].endswith("-000000000011") and second["number"] > first["number"]
+    inside = registry.serial_label(block.project_number, block.vintage, 9)
+    found = await gql(
+        client,
+        "query ($s: String!) { creditBlockBySerial(serial: $s) { serialFrom serialTo"
+        " lineage { issuanceId projectId projectNumber projectTitleZh methodologyCode } } }",
+        {"s": inside},
+    )
+    entry = found["data"]["creditBlockBySerial"]
+    assert entry["serialFrom"].endswith("-000000000008")
+    assert entry["serialTo"].endswith("-000000000010")
+    lineage = entry["lineage"]
+    assert lineage["issuanceId"] == str((await block.issuance).public_id)
+    assert lineage["projectId"] == str(world["project"].public_id)
+    assert lineage["projectNumber"] == block.project_number == world["project"].id
+    assert (lineage["projectTitleZh"], lineage["methodologyCode"]) == ("Metro", "SZ-METRO")
+
+
+async def test_citizens_are_never_named_in_the_public_registry(world):
+    person = str(uuid.uuid4())
+    names = await accounts.public_names({person, world["owner"].organisation_id, "not-an-id"})
+    assert names == {
+        person: "individual",
+        world["owner"].organisation_id: "出行平台",
+        "not-an-id": "individual",
+    }
