@@ -272,12 +272,11 @@ async def public_transfers() -> list[tuple[CreditTransfer, str, str]]:
     return [(r, names[str(r.from_holder)], names[str(r.to_holder)]) for r in rows]
 
 
-async def lineage(issuance_public_id: str) -> IssuanceRequest | None:
-    """A block's origin: its issuance with the project (and so the methodology) it came from."""
-    public_id = parse_public_id(issuance_public_id)
-    if public_id is None:
-        return None
-    return await IssuanceRequest.filter(public_id=public_id).select_related("project").first()
+async def lineages(issuance_public_ids: list[str]) -> dict[str, IssuanceRequest]:
+    """Blocks' origins in one query: each issuance with the project (and so the methodology)."""
+    wanted = [p for p in (parse_public_id(i) for i in issuance_public_ids) if p is not None]
+    rows = await IssuanceRequest.filter(public_id__in=wanted).select_related("project")
+    return {str(row.public_id): row for row in rows}
 
 
 async def retired_blocks_have_retirements() -> list[str]:

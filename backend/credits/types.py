@@ -6,7 +6,9 @@ from datetime import datetime
 
 import strawberry
 from strawberry import relay
+from strawberry.dataloader import DataLoader
 
+from backend.api.context import Info
 from backend.api.errors import Error, error_type
 from backend.credits import errors, models
 
@@ -207,11 +209,11 @@ class CreditBlockType:
     @strawberry.field(
         description="Where the block came from: its issuance, project and methodology (public)."
     )
-    async def lineage(self) -> CreditLineage:
-        from backend.credits.registry import lineage
-
-        request = await lineage(str(self.issuance_id))
-        assert request is not None  # a block always has its issuance (foreign key)
+    async def lineage(self, info: Info) -> CreditLineage:
+        # one query for all the blocks a response asks about
+        request = await info.context.loader("credits.lineage", _lineage_loader).load(
+            str(self.issuance_id)
+        )
         return CreditLineage(
             issuance_id=strawberry.ID(str(request.public_id)),
             period_start=request.period_start,
@@ -244,6 +246,16 @@ class CreditBlockType:
             holder=holder,
             status=row.status,
         )
+
+
+def _lineage_loader() -> DataLoader[str, models.IssuanceRequest]:
+    async def load(issuance_ids: list[str]) -> list[models.IssuanceRequest]:
+        from backend.credits.registry import lineages
+
+        found = await lineages(list(issuance_ids))
+        return [found[i] for i in issuance_ids]  # a block always has its issuance (foreign key)
+
+    return DataLoader(load_fn=load)
 
 
 @strawberry.type(

@@ -13,7 +13,7 @@ from backend.credits import registry
 from backend.credits.errors import BlockNotMovable, NotEnoughUnits
 from backend.credits.models import CreditBlock
 from backend.kit.errors import Forbidden, InvalidInput, NotFound
-from tests.conftest import gql
+from tests.conftest import count_queries, gql
 from tests.credits.test_projects import AUTHORITY, member
 from tests.registry.test_blocks import issued
 
@@ -199,3 +199,20 @@ async def test_citizens_are_never_named_in_the_public_registry(world):
         world["owner"].organisation_id: "出行平台",
         "not-an-id": "individual",
     }
+
+
+async def test_the_lineage_of_many_blocks_is_one_query(world, client):
+    block, buyer = await holding(world)
+    for quantity in (3, 2):
+        await registry.transfer(
+            actor=world["owner"],
+            block_id=str(block.public_id),
+            quantity=quantity,
+            to_organisation=buyer,
+        )
+    with count_queries() as counter:
+        body = await gql(client, "{ creditBlocks { serialFrom lineage { projectNumber } } }")
+    blocks = body["data"]["creditBlocks"]
+    assert len(blocks) == 3
+    assert {b["lineage"]["projectNumber"] for b in blocks} == {world["project"].id}
+    assert sum("credit_project" in s for s in counter.statements) == 1
