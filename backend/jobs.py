@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from backend.consent import grants
+from backend.credits import exports
 from backend.kit import idempotency
 from backend.kit.metrics import JOB_RUNS
 from backend.ledger import service as ledger
@@ -35,6 +36,11 @@ JOBS: tuple[Job, ...] = (
         "remind-expiring-grants",
         grants.remind_expiring,
         "notify the person who consented two weeks before a grant expires",
+    ),
+    Job(
+        "retry-exports",
+        exports.retry_pending,
+        "ask the carbon trading platform again about exports it has not answered",
     ),
     Job(
         "purge-idempotency-keys",

@@ -92,6 +92,10 @@ class Settings:
     sms_outbox_path: Path = ROOT / "var" / "sms-outbox.jsonl"
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None
+    # The carbon trading platform: "sandbox" (in the repo) or "http" (a real exchange's gateway).
+    exchange_backend: str = "sandbox"
+    exchange_url: str | None = None
+    exchange_secret: str | None = None
     # GraphQL limits (RELIABILITY.md 11)
     max_body_bytes: int = 512 * 1024
     max_depth: int = 12
@@ -137,6 +141,10 @@ class Settings:
             problems.append("TPH_PEPPER must be a real secret of at least 32 characters")
         if self.sms_backend != "http" or not self.sms_gateway_url:
             problems.append("TPH_SMS_BACKEND=http and TPH_SMS_GATEWAY_URL are required")
+        if self.exchange_backend != "http" or not self.exchange_url or not self.exchange_secret:
+            problems.append(
+                "TPH_EXCHANGE_BACKEND=http, TPH_EXCHANGE_URL and TPH_EXCHANGE_SECRET are required"
+            )
         if any(len(v) < 32 for v in self.jwt_keys.values()):
             problems.append("TPH_JWT_KEYS secrets must be at least 32 characters")
         if not self.trusted_documents_only:
@@ -182,6 +190,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_outbox_path=Path(env.get("TPH_SMS_OUTBOX") or ROOT / "var" / "sms-outbox.jsonl"),
         sms_gateway_url=env.get("TPH_SMS_GATEWAY_URL") or None,
         sms_gateway_token=env.get("TPH_SMS_GATEWAY_TOKEN") or None,
+        exchange_backend=env.get("TPH_EXCHANGE_BACKEND", "sandbox"),
+        exchange_url=env.get("TPH_EXCHANGE_URL") or None,
+        exchange_secret=env.get("TPH_EXCHANGE_SECRET") or None,
         max_body_bytes=_int(env, "TPH_MAX_BODY_BYTES", 512 * 1024, minimum=1024),
         max_depth=_int(env, "TPH_MAX_DEPTH", 12, minimum=2),
         max_aliases=_int(env, "TPH_MAX_ALIASES", 30, minimum=1),
@@ -203,6 +214,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("TPH_ACCESS_TOKEN_MINUTES is at most 15")
     if settings.sms_backend not in ("outbox", "http"):
         raise SettingsError("TPH_SMS_BACKEND must be outbox or http")
+    if settings.exchange_backend not in ("sandbox", "http"):
+        raise SettingsError("TPH_EXCHANGE_BACKEND must be sandbox or http")
     if settings.db_pool_min > settings.db_pool_max:
         raise SettingsError("TPH_DB_POOL_MIN must not exceed TPH_DB_POOL_MAX")
     settings.check_production()

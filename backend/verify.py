@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from backend.credits import registry
+from backend.credits import exports, registry
 from backend.ledger import verify as ledger
 
 Check = Callable[[], Awaitable[list[str]]]
@@ -15,6 +15,7 @@ CHECKS: list[tuple[str, Check]] = [
     *ledger.CHECKS,
     ("credit blocks partition their issuances", registry.blocks_partition_issuances),
     ("a retired block has one retirement", registry.retired_blocks_have_retirements),
+    ("an exported block has its export", exports.exports_match_blocks),
 ]
 
 

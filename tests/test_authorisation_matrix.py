@@ -629,6 +629,20 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
             verifier="forbidden",
         ),
     ),
+    "creditExports": ("{ creditExports { number } }", lambda w: None, row("allowed")),
+    "exportCredits": (
+        "mutation ($i: ExportCreditsInput!) { exportCredits(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {"blockId": str(uuid.uuid4()), "quantityKg": 1, "exchangeAccount": "CEEA-1"}
+        },
+        row(
+            "NOT_FOUND",
+            anonymous="unauthenticated",
+            platform="forbidden",
+            merchant_cashier="forbidden",
+            verifier="forbidden",
+        ),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -44,10 +44,16 @@ class NothingToIssue(DomainError):
 class BlockNotMovable(DomainError):
     code = "BLOCK_NOT_MOVABLE"
     message_en = "These units are {status} and cannot move."
-    message_zh = "这些减排量已{status_zh}，不能再转移或注销。"
+    message_zh = "这些减排量{status_zh}，不能再转移、注销或转出。"
 
 
 class NotEnoughUnits(DomainError):
     code = "NOT_ENOUGH_UNITS"
     message_en = "The block holds {available} kg; {requested} kg were asked for."
     message_zh = "该区块仅有 {available} 千克，请求 {requested} 千克。"
+
+
+class ExportRefused(DomainError):
+    code = "EXPORT_REFUSED"
+    message_en = "The carbon trading platform refused the export (转出): {reason}."
+    message_zh = "交易平台拒绝了转出：{reason}。"

@@ -160,7 +160,8 @@ class Objection(Model):
 class BlockStatus(StrEnum):
     HELD = "HELD"
     RETIRED = "RETIRED"  # 注销: never moves again
-    EXPORTED = "EXPORTED"  # moved out to the carbon trading platform
+    EXPORTING = "EXPORTING"  # on its way to the carbon trading platform: frozen here
+    EXPORTED = "EXPORTED"  # 转出: held at the carbon trading platform, never moves here again
 
 
 class CreditBlock(Model):
@@ -224,3 +225,37 @@ class CreditTransfer(Model):
 
     class Meta:
         table = "credit_transfer"
+
+
+class ExportStatus(StrEnum):
+    PENDING = "PENDING"  # sent, or about to be: the exchange has not answered yet
+    CONFIRMED = "CONFIRMED"  # the exchange holds the units under its reference
+    FAILED = "FAILED"  # the exchange refused: the units are back with the holder
+
+
+class CreditExport(Model):
+    """An export (转出) of a block to a named account at the carbon trading platform. Its public id
+    is the idempotency key sent to the exchange. PENDING becomes CONFIRMED (the block EXPORTED)
+    or FAILED (the block HELD again) once, and is never changed after."""
+
+    id = fields.BigIntField(primary_key=True)
+    public_id = fields.UUIDField(unique=True)
+    block: fields.ForeignKeyRelation[CreditBlock] = fields.ForeignKeyField(
+        "tanpuhui.CreditBlock", related_name="exports", on_delete=fields.RESTRICT
+    )
+    from_holder = fields.UUIDField(db_index=True)
+    exchange = fields.CharField(max_length=20)
+    external_account = fields.CharField(max_length=40)
+    quantity_kg = fields.BigIntField()
+    serial_start = fields.BigIntField()  # the block's range when it left: blocks never change
+    serial_end = fields.BigIntField()  # after export, but a refused one's may split later
+    status = fields.CharEnumField(ExportStatus, max_length=10)
+    reference = fields.CharField(max_length=100, null=True)
+    failure = fields.CharField(max_length=200, null=True)
+    attempts = fields.IntField(default=0)
+    created_at = fields.DatetimeField()
+    settled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "credit_export"
+        indexes = (("status", "created_at"),)

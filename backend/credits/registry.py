@@ -136,7 +136,7 @@ def holding_account_of(actor: Actor) -> str:
     return require_person(actor)
 
 
-async def _held_block(actor: Actor, block_id: str, quantity: int) -> CreditBlock:
+async def held_block(actor: Actor, block_id: str, quantity: int) -> CreditBlock:
     """The actor's block, row-locked, able to give `quantity` kg (inside a transaction)."""
     holder = holding_account_of(actor)
     positive_int(quantity, field="quantityKg", maximum=10**12)
@@ -149,9 +149,11 @@ async def _held_block(actor: Actor, block_id: str, quantity: int) -> CreditBlock
     if block is None or str(block.holder_id) != holder:
         raise NotFound(what="credit block", what_zh="减排量区块")
     if block.status != BlockStatus.HELD:
-        status_zh = {"RETIRED": "注销", "EXPORTED": "转出"}.get(
-            block.status.value, block.status.value
-        )
+        status_zh = {
+            "RETIRED": "已注销",
+            "EXPORTING": "正在转出至交易平台",
+            "EXPORTED": "已转出至交易平台",
+        }.get(block.status.value, block.status.value)
         raise BlockNotMovable(status=block.status.value.lower(), status_zh=status_zh)
     available = block.serial_end - block.serial_start + 1
     if quantity > available:
@@ -159,7 +161,7 @@ async def _held_block(actor: Actor, block_id: str, quantity: int) -> CreditBlock
     return block
 
 
-async def _split(block: CreditBlock, quantity: int, **moved: Any) -> CreditBlock:
+async def split(block: CreditBlock, quantity: int, **moved: Any) -> CreditBlock:
     """Give the upper `quantity` serials of `block` (the holder keeps the lower ones) as a new
     block with `moved` fields; a whole block moves as it is."""
     size = block.serial_end - block.serial_start + 1
@@ -188,7 +190,7 @@ async def transfer(
 ) -> CreditBlock:
     """转移: units to another organisation's holding account."""
     async with db.transaction():
-        block = await _held_block(actor, block_id, quantity)
+        block = await held_block(actor, block_id, quantity)
         target = parse_public_id(to_organisation)
         if target is None or not await accounts.is_any_active_organisation(str(target)):
             raise InvalidInput(
@@ -203,7 +205,7 @@ async def transfer(
                 reason_zh="不能转给自己",
             )
         giver = block.holder_id
-        moved = await _split(block, quantity, holder_id=target, holder_kind="ORGANISATION")
+        moved = await split(block, quantity, holder_id=target, holder_kind="ORGANISATION")
         await CreditTransfer.create(
             block=moved,
             from_holder=giver,
@@ -229,8 +231,8 @@ async def retire(
         beneficiary = text(beneficiary, field="beneficiary", maximum=200)
     reason = RetirementPurpose(purpose)
     async with db.transaction():
-        block = await _held_block(actor, block_id, quantity)
-        retired = await _split(block, quantity, status=BlockStatus.RETIRED)
+        block = await held_block(actor, block_id, quantity)
+        retired = await split(block, quantity, status=BlockStatus.RETIRED)
         retirement = await CreditRetirement.create(
             public_id=new_public_id(),
             block=retired,

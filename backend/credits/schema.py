@@ -9,15 +9,17 @@ import strawberry
 from backend.api.context import Info
 from backend.api.errors import InvalidInputError, NotFoundError, returns_errors
 from backend.api.node import optional_organisation_id, public_id_of
-from backend.credits import issuance, projects, registry
+from backend.credits import exports, issuance, projects, registry
 from backend.credits.models import CreditProject
 from backend.credits.types import (
     BlockNotMovableError,
     CalendarDayType,
     CreditBlockType,
+    CreditExportType,
     CreditProjectType,
     CreditRetirementType,
     CreditTransferType,
+    ExportRefusedError,
     IssuanceRequestType,
     IssuanceStatus,
     NotEnoughUnitsError,
@@ -217,6 +219,24 @@ class RetireCreditsInput:
     purpose: RetirementPurpose
 
 
+@strawberry.input
+class ExportCreditsInput:
+    block_id: strawberry.ID
+    quantity_kg: int
+    exchange_account: str = strawberry.field(
+        description="Your account at the carbon trading platform (3-40 letters, digits, hyphens)."
+    )
+
+
+ExportCreditsPayload = Annotated[
+    CreditExportType
+    | InvalidInputError
+    | NotFoundError
+    | BlockNotMovableError
+    | NotEnoughUnitsError
+    | ExportRefusedError,
+    strawberry.union("ExportCreditsPayload"),
+]
 TransferCreditsPayload = Annotated[
     CreditBlockType
     | InvalidInputError
@@ -278,9 +298,33 @@ class RegistryMutation:
         fresh = await CreditRetirement.get(id=row.id).select_related("block", "block__issuance")
         return CreditRetirementType.from_row(fresh)
 
+    @strawberry.mutation(
+        description="Export (转出) units to your account at the carbon trading platform; they are"
+        " then held there and cannot move here. CONFIRMED with the exchange's reference, or"
+        " PENDING while the exchange has not answered (it is asked again until it does)."
+    )
+    @returns_errors
+    async def export_credits(self, info: Info, input: ExportCreditsInput) -> ExportCreditsPayload:
+        from backend.accounts import queries as accounts
+        from backend.credits.models import CreditExport
+
+        row = await exports.export(
+            actor=info.context.actor,
+            block_id=str(input.block_id),
+            quantity=input.quantity_kg,
+            account=input.exchange_account,
+        )
+        fresh = await CreditExport.get(id=row.id).select_related("block")
+        names = await accounts.public_names({str(fresh.from_holder)})
+        return CreditExportType.from_row(fresh, names[str(fresh.from_holder)])
+
 
 @strawberry.type
 class RegistryQuery:
+    @strawberry.field(description="Exports to the carbon trading platform, newest first (public).")
+    async def credit_exports(self) -> list[CreditExportType]:
+        return [CreditExportType.from_row(*e) for e in await exports.public_exports()]
+
     @strawberry.field(description="Retirements, newest first (public).")
     async def credit_retirements(self) -> list[CreditRetirementType]:
         return [CreditRetirementType.from_row(r) for r in await registry.public_retirements()]

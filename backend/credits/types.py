@@ -348,3 +348,58 @@ class BlockNotMovableError(Error):
 class NotEnoughUnitsError(Error):
     available: int
     requested: int
+
+
+ExportStatus = models.ExportStatus
+strawberry.enum(ExportStatus, name="ExportStatus")
+
+
+@strawberry.type(
+    name="CreditExport",
+    description="An export (转出) to the carbon trading platform: the units are held there.",
+)
+class CreditExportType:
+    id: strawberry.ID
+    number: int
+    from_holder: str = strawberry.field(description="The organisation's name, or 'individual'.")
+    exchange: str
+    exchange_account: str | None = strawberry.field(
+        description="The account at the exchange; not shown for an individual's export."
+    )
+    exchange_reference: str | None = strawberry.field(
+        description="The exchange's reference, once it confirmed."
+    )
+    status: ExportStatus
+    failure: str | None
+    quantity_kg: int
+    serial_from: str
+    serial_to: str
+    created_at: datetime
+    settled_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: models.CreditExport, from_holder: str) -> CreditExportType:
+        from backend.credits.registry import serial_label
+
+        block = row.block
+        return cls(
+            id=strawberry.ID(str(row.public_id)),
+            number=row.id,
+            from_holder=from_holder,
+            exchange=row.exchange,
+            exchange_account=None if from_holder == "individual" else row.external_account,
+            exchange_reference=row.reference,
+            status=row.status,
+            failure=row.failure,
+            quantity_kg=row.quantity_kg,
+            serial_from=serial_label(block.project_number, block.vintage, row.serial_start),
+            serial_to=serial_label(block.project_number, block.vintage, row.serial_end),
+            created_at=row.created_at,
+            settled_at=row.settled_at,
+        )
+
+
+@error_type(errors.ExportRefused)
+@strawberry.type
+class ExportRefusedError(Error):
+    reason: str

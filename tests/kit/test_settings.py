@@ -12,6 +12,9 @@ GOOD_PRODUCTION = {
     "TPH_PEPPER": "another-real-secret-of-more-than-32-chars",
     "TPH_SMS_BACKEND": "http",
     "TPH_SMS_GATEWAY_URL": "https://sms.example.invalid/send",
+    "TPH_EXCHANGE_BACKEND": "http",
+    "TPH_EXCHANGE_URL": "https://exchange.example.invalid/api",
+    "TPH_EXCHANGE_SECRET": "a-shared-secret-with-the-exchange",
 }
 
 
@@ -44,6 +47,8 @@ def test_production_with_real_settings_starts_hardened():
         ({"TPH_CRASH_AT": "x"}, "TPH_CRASH_AT"),
         ({"TPH_PEPPER": ""}, "TPH_PEPPER"),
         ({"TPH_SMS_BACKEND": "outbox"}, "TPH_SMS_BACKEND"),
+        ({"TPH_EXCHANGE_BACKEND": "sandbox"}, "TPH_EXCHANGE_BACKEND"),
+        ({"TPH_EXCHANGE_SECRET": ""}, "TPH_EXCHANGE_SECRET"),
     ],
 )
 def test_production_refuses_development_values(override, complaint):
@@ -65,6 +70,7 @@ def test_production_refuses_development_values(override, complaint):
         {"TPH_IDEMPOTENCY_RETENTION_HOURS": "1"},
         {"TPH_ACCESS_TOKEN_MINUTES": "60"},
         {"TPH_SMS_BACKEND": "carrier-pigeon"},
+        {"TPH_EXCHANGE_BACKEND": "fax"},
     ],
 )
 def test_bad_values_are_named(env):

@@ -1,9 +1,10 @@
-"""Random sequences of partial and whole transfers and retirements, by the holder and by others,
-against a simple model of serial blocks (hypothesis stateful testing): after every step the
-registry holds exactly the model's blocks, a serial inside any block finds that block, and
-`verify-ledger` finds nothing."""
+"""Random sequences of partial and whole transfers, retirements and exports (转出: confirmed,
+refused, or unanswered and retried later), by the holder and by others, against a simple model of
+serial blocks (hypothesis stateful testing): after every step the registry holds exactly the
+model's blocks, a serial inside any block finds that block, and `verify-ledger` finds nothing."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from hypothesis import strategies as st
@@ -16,10 +17,12 @@ from hypothesis.stateful import (
 
 from backend import verify
 from backend.accounts import organisations
-from backend.credits import registry
-from backend.credits.errors import BlockNotMovable, NotEnoughUnits
+from backend.credits import exports, registry
+from backend.credits.errors import BlockNotMovable, ExportRefused, NotEnoughUnits
+from backend.credits.exchange import set_exchange
 from backend.credits.models import (
     CreditBlock,
+    CreditExport,
     CreditRetirement,
     CreditTransfer,
     IssuanceRequest,
@@ -30,12 +33,15 @@ from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.ids import new_public_id
 from tests.credits.test_projects import AUTHORITY, member
 from tests.registry.test_blocks import issued
+from tests.registry.test_exports import ScriptedExchange
 from tests.stateful import run_machine, runner
 
 UNITS = 40
 
 
-def machine_for(loop: asyncio.AbstractEventLoop, world: dict, holders: list) -> type:
+def machine_for(
+    loop: asyncio.AbstractEventLoop, world: dict, holders: list, exchange: ScriptedExchange
+) -> type:
     run = runner(loop)
 
     template: IssuanceRequest = world["issued"]
@@ -81,6 +87,7 @@ def machine_for(loop: asyncio.AbstractEventLoop, world: dict, holders: list) -> 
             ]
             self.transfers = 0
             self.retirements = 0
+            self.exports = 0
 
         def size(self, block: dict) -> int:
             return block["end"] - block["start"] + 1
@@ -104,7 +111,9 @@ def machine_for(loop: asyncio.AbstractEventLoop, world: dict, holders: list) -> 
             return upper
 
         def choose(self, data) -> tuple[dict, int, int]:
-            block = data.draw(st.sampled_from(self.blocks))
+            # Mostly a block that can still move; sometimes any block.
+            held = [b for b in self.blocks if b["status"] == "HELD"]
+            block = data.draw(st.sampled_from(held * 3 + self.blocks))
             holder_index = next(i for i, h in enumerate(holders) if h[1] == block["holder"])
             # Mostly the holder acts; sometimes someone else tries.
             actor = data.draw(st.sampled_from([holder_index] * 3 + list(range(len(holders)))))
@@ -160,6 +169,41 @@ def machine_for(loop: asyncio.AbstractEventLoop, world: dict, holders: list) -> 
             )
             self.retirements += 1
 
+        @rule(data=st.data(), answer=st.sampled_from(["ok", "ok", "refuse", "silent"]))
+        def export(self, data, answer: str) -> None:
+            block, actor, quantity = self.choose(data)
+            refusal = self.expected_refusal(block, actor, quantity)
+            exchange.answer = answer
+            call = exports.export(
+                actor=holders[actor][0], block_id=block["id"], quantity=quantity, account="CEEA-7"
+            )
+            if refusal is not None:
+                with pytest.raises(refusal):
+                    run(call)
+                return
+            if answer == "refuse":
+                with pytest.raises(ExportRefused):
+                    run(call)
+                row = run(CreditExport.all().order_by("-id").first())
+            else:
+                row = run(call)
+            status = {"ok": "EXPORTED", "refuse": "HELD", "silent": "EXPORTING"}[answer]
+            expected = self.split(block, quantity, status=status)
+            frozen = run(CreditBlock.get(id=row.block_id))
+            if expected is not block:
+                expected["id"] = str(frozen.public_id)
+            assert (frozen.serial_start, frozen.serial_end) == (expected["start"], expected["end"])
+            self.exports += answer != "refuse"
+
+        @rule()
+        def the_exchange_answers_at_last(self) -> None:
+            exchange.answer = "ok"
+            with clock.frozen(clock.now() + timedelta(minutes=2)):
+                run(exports.retry_pending())
+            for block in self.blocks:
+                if block["status"] == "EXPORTING":
+                    block["status"] = "EXPORTED"
+
         @invariant()
         def matches_the_model(self) -> None:
             if not hasattr(self, "blocks"):
@@ -179,6 +223,14 @@ def machine_for(loop: asyncio.AbstractEventLoop, world: dict, holders: list) -> 
             assert (
                 run(CreditTransfer.filter(block__issuance_id=self.issuance_id).count())
                 == self.transfers
+            )
+            assert (
+                run(
+                    CreditExport.filter(block__issuance_id=self.issuance_id)
+                    .exclude(status="FAILED")
+                    .count()
+                )
+                == self.exports
             )
 
         @invariant()
@@ -209,4 +261,11 @@ async def test_random_moves_keep_every_invariant(world):
             actor=AUTHORITY, kind="SMALL_BUSINESS", name=name
         )
         holders.append((member(str(org.public_id), "SMALL_BUSINESS", "owner"), str(org.public_id)))
-    await run_machine(lambda loop: machine_for(loop, world, holders), examples=15, steps=20)
+    exchange = ScriptedExchange()
+    set_exchange(exchange)
+    try:
+        await run_machine(
+            lambda loop: machine_for(loop, world, holders, exchange), examples=20, steps=20
+        )
+    finally:
+        set_exchange(None)
