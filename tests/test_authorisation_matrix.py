@@ -629,6 +629,18 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
             verifier="forbidden",
         ),
     ),
+    "myCreditHoldings": (
+        "{ myCreditHoldings { accountId heldKg } }",
+        lambda w: None,
+        # Persons hold for themselves; members for their organisation when owners or managers.
+        row(
+            "allowed",
+            anonymous="unauthenticated",
+            platform="forbidden",
+            merchant_cashier="forbidden",
+            verifier="forbidden",
+        ),
+    ),
     "creditExports": ("{ creditExports { number } }", lambda w: None, row("allowed")),
     "exportCredits": (
         "mutation ($i: ExportCreditsInput!) { exportCredits(input: $i) { __typename ... on Error { code } } }",

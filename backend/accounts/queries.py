@@ -99,6 +99,10 @@ async def phone_of(*, person_id: str) -> str | None:
     return str(person["phone"]) if person else None
 
 
+async def person_exists(public_id: str) -> bool:
+    return await Person.filter(public_id=public_id).exists()
+
+
 async def is_active_organisation(public_id: str, kind: str) -> bool:
     return await Organisation.filter(
         public_id=public_id, kind=OrganisationKind(kind), status=OrganisationStatus.ACTIVE

@@ -8,6 +8,7 @@ Transfer, retirement and the exchange connection (issue 9) split and move these 
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from backend.accounts import queries as accounts
@@ -83,6 +84,23 @@ async def find_by_serial(serial: str) -> CreditBlock | None:
         .select_related("issuance")
         .first()
     )
+
+
+async def holdings(actor: Actor) -> tuple[str, list[CreditBlock], dict[str, int]]:
+    """The actor's holding account, its blocks (the first 500 by serial) and its kg by status."""
+    holder = holding_account_of(actor)
+    blocks = (
+        await CreditBlock.filter(holder_id=holder)
+        .select_related("issuance")
+        .order_by("project_number", "serial_start")
+        .limit(500)
+    )
+    rows = await db.fetch(
+        "SELECT status, SUM(serial_end - serial_start + 1) AS kg FROM credit_block"
+        " WHERE holder_id = $1 GROUP BY status",
+        uuid.UUID(holder),
+    )
+    return holder, blocks, {row["status"]: int(row["kg"]) for row in rows}
 
 
 async def public_blocks(*, holder_id: str | None = None) -> list[CreditBlock]:
@@ -185,27 +203,37 @@ async def split(block: CreditBlock, quantity: int, **moved: Any) -> CreditBlock:
     )
 
 
+async def holder_kind(holder_id: str) -> str | None:
+    """ORGANISATION or PERSON for a holding account that can receive units, else None."""
+    if await accounts.is_any_active_organisation(holder_id):
+        return "ORGANISATION"
+    if await accounts.person_exists(holder_id):
+        return "PERSON"
+    return None
+
+
 async def transfer(
-    *, actor: Actor, block_id: str, quantity: int, to_organisation: str
+    *, actor: Actor, block_id: str, quantity: int, to_holder: str, field: str = "toHolder"
 ) -> CreditBlock:
-    """转移: units to another organisation's holding account."""
+    """转移: units to another holding account (an organisation's or a citizen's)."""
     async with db.transaction():
         block = await held_block(actor, block_id, quantity)
-        target = parse_public_id(to_organisation)
-        if target is None or not await accounts.is_any_active_organisation(str(target)):
+        target = parse_public_id(to_holder)
+        kind = await holder_kind(str(target)) if target is not None else None
+        if target is None or kind is None:
             raise InvalidInput(
-                field="toOrganisationId",
-                reason="not an active organisation",
-                reason_zh="不是有效的机构",
+                field=field,
+                reason="not a holding account that can receive units",
+                reason_zh="不是可以接收减排量的持有账户",
             )
         if str(target) == str(block.holder_id):
             raise InvalidInput(
-                field="toOrganisationId",
+                field=field,
                 reason="the block is already there",
                 reason_zh="不能转给自己",
             )
         giver = block.holder_id
-        moved = await split(block, quantity, holder_id=target, holder_kind="ORGANISATION")
+        moved = await split(block, quantity, holder_id=target, holder_kind=kind)
         await CreditTransfer.create(
             block=moved,
             from_holder=giver,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from strawberry import relay
 
 from backend.api.context import Info
 from backend.api.errors import InvalidInputError, NotFoundError, returns_errors
 from backend.api.node import optional_organisation_id, public_id_of
+from backend.api.scalars import Int64
 from backend.credits import exports, issuance, projects, registry
 from backend.credits.models import CreditProject
 from backend.credits.types import (
@@ -35,6 +37,7 @@ from backend.credits.types import (
     WrongIssuanceStateError,
     WrongProjectStateError,
 )
+from backend.kit.errors import InvalidInput
 from backend.methodology.types import MethodologyUnknownError
 
 
@@ -202,11 +205,15 @@ class IssuanceQuery:
         )
 
 
-@strawberry.input
+@strawberry.input(description="Name the receiver by one of toOrganisationId or toHoldingAccountId.")
 class TransferCreditsInput:
     block_id: strawberry.ID
     quantity_kg: int
-    to_organisation_id: strawberry.ID
+    to_organisation_id: strawberry.ID | None = None
+    to_holding_account_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A holding account's id, as its holder reads it in myCreditHoldings (a citizen's too).",
+    )
 
 
 @strawberry.input
@@ -271,13 +278,24 @@ class RegistryMutation:
     async def transfer_credits(
         self, info: Info, input: TransferCreditsInput
     ) -> TransferCreditsPayload:
+        if (input.to_organisation_id is None) == (input.to_holding_account_id is None):
+            raise InvalidInput(
+                field="toOrganisationId",
+                reason="name the receiver by exactly one of toOrganisationId or toHoldingAccountId",
+                reason_zh="请只填写 toOrganisationId 或 toHoldingAccountId 之一",
+            )
+        if input.to_organisation_id is not None:
+            field, to = "toOrganisationId", str(input.to_organisation_id)
+            target = public_id_of(to, "Organisation", field=field)
+        else:
+            field, to = "toHoldingAccountId", str(input.to_holding_account_id)
+            target = public_id_of(to, "HoldingAccount", field=field)
         moved = await registry.transfer(
             actor=info.context.actor,
             block_id=str(input.block_id),
             quantity=input.quantity_kg,
-            to_organisation=public_id_of(
-                input.to_organisation_id, "Organisation", field="toOrganisationId"
-            ),
+            to_holder=target,
+            field=field,
         )
         return await _block(moved)
 
@@ -319,8 +337,36 @@ class RegistryMutation:
         return CreditExportType.from_row(fresh, names[str(fresh.from_holder)])
 
 
+@strawberry.type(
+    name="CreditHoldings", description="Your holding account (持有账户) and its units."
+)
+class CreditHoldingsType:
+    account_id: strawberry.ID = strawberry.field(
+        description="Give it to someone who transfers units to you (toHoldingAccountId)."
+    )
+    held_kg: Int64
+    exporting_kg: Int64
+    exported_kg: Int64
+    retired_kg: Int64
+    blocks: list[CreditBlockType] = strawberry.field(description="The first 500, by serial.")
+
+
 @strawberry.type
 class RegistryQuery:
+    @strawberry.field(
+        description="The holding account you act for: yours, or your organisation's (owners and managers)."
+    )
+    async def my_credit_holdings(self, info: Info) -> CreditHoldingsType:
+        holder, blocks, kg = await registry.holdings(info.context.actor)
+        return CreditHoldingsType(
+            account_id=strawberry.ID(relay.to_base64("HoldingAccount", holder)),
+            held_kg=Int64(kg.get("HELD", 0)),
+            exporting_kg=Int64(kg.get("EXPORTING", 0)),
+            exported_kg=Int64(kg.get("EXPORTED", 0)),
+            retired_kg=Int64(kg.get("RETIRED", 0)),
+            blocks=[CreditBlockType.from_row(b) for b in blocks],
+        )
+
     @strawberry.field(description="Exports to the carbon trading platform, newest first (public).")
     async def credit_exports(self) -> list[CreditExportType]:
         return [CreditExportType.from_row(*e) for e in await exports.public_exports()]

@@ -87,9 +87,7 @@ async def test_an_export_moves_units_out_with_the_exchanges_reference(world, exc
     ]
     gone = await CreditBlock.get(id=done.block_id)  # type: ignore[attr-defined]
     for move in (
-        registry.transfer(
-            actor=owner, block_id=str(gone.public_id), quantity=1, to_organisation=buyer
-        ),
+        registry.transfer(actor=owner, block_id=str(gone.public_id), quantity=1, to_holder=buyer),
         registry.retire(
             actor=owner,
             block_id=str(gone.public_id),
@@ -135,7 +133,7 @@ async def test_a_refused_export_gives_the_units_back(world, exchange):
     assert [status for *_, status in await blocks_of(block)] == ["HELD", "HELD"]
     back = await CreditBlock.get(id=failed.block_id)  # type: ignore[attr-defined]
     moved = await registry.transfer(
-        actor=owner, block_id=str(back.public_id), quantity=4, to_organisation=buyer
+        actor=owner, block_id=str(back.public_id), quantity=4, to_holder=buyer
     )
     assert str(moved.holder_id) == buyer
     assert await verify.verify_all() == []
@@ -152,7 +150,7 @@ async def test_an_unanswered_export_stays_frozen_until_the_exchange_answers(worl
     assert await blocks_of(block) == [(1, 12, owner.organisation_id, "EXPORTING")]
     with pytest.raises(BlockNotMovable) as frozen:
         await registry.transfer(
-            actor=owner, block_id=str(block.public_id), quantity=1, to_organisation=buyer
+            actor=owner, block_id=str(block.public_id), quantity=1, to_holder=buyer
         )
     assert "正在转出" in frozen.value.message("zh-CN")
     assert await verify.verify_all() == []

@@ -1,4 +1,4 @@
-"""Random sequences of partial and whole transfers, retirements and exports (转出: confirmed,
+"""Random sequences of partial and whole transfers (between organisations and a citizen), retirements and exports (转出: confirmed,
 refused, or unanswered and retried later), by the holder and by others, against a simple model of
 serial blocks (hypothesis stateful testing): after every step the registry holds exactly the
 model's blocks, a serial inside any block finds that block, and `verify-ledger` finds nothing."""
@@ -34,6 +34,7 @@ from backend.kit.ids import new_public_id
 from tests.credits.test_projects import AUTHORITY, member
 from tests.registry.test_blocks import issued
 from tests.registry.test_exports import ScriptedExchange
+from tests.registry.test_holdings import citizen
 from tests.stateful import run_machine, runner
 
 UNITS = 40
@@ -120,7 +121,7 @@ def machine_for(
             quantity = data.draw(st.integers(1, self.size(block) + 2))
             return block, actor, quantity
 
-        @rule(data=st.data(), to=st.integers(0, 2))
+        @rule(data=st.data(), to=st.integers(0, 3))
         def transfer(self, data, to: int) -> None:
             block, actor, quantity = self.choose(data)
             refusal = self.expected_refusal(block, actor, quantity)
@@ -130,7 +131,7 @@ def machine_for(
                 actor=holders[actor][0],
                 block_id=block["id"],
                 quantity=quantity,
-                to_organisation=holders[to][1],
+                to_holder=holders[to][1],
             )
             if refusal is not None:
                 with pytest.raises(refusal):
@@ -261,6 +262,8 @@ async def test_random_moves_keep_every_invariant(world):
             actor=AUTHORITY, kind="SMALL_BUSINESS", name=name
         )
         holders.append((member(str(org.public_id), "SMALL_BUSINESS", "owner"), str(org.public_id)))
+    alice = await citizen()  # a citizen's holding account
+    holders.append((alice, alice.id))
     exchange = ScriptedExchange()
     set_exchange(exchange)
     try:

@@ -30,7 +30,7 @@ async def holding(world):
 async def test_a_partial_transfer_splits_the_block(world):
     block, buyer = await holding(world)
     moved = await registry.transfer(
-        actor=world["owner"], block_id=str(block.public_id), quantity=5, to_organisation=buyer
+        actor=world["owner"], block_id=str(block.public_id), quantity=5, to_holder=buyer
     )
     kept = await CreditBlock.get(id=block.id)
     assert (kept.serial_start, kept.serial_end, str(kept.holder_id)) == (
@@ -59,7 +59,7 @@ async def test_a_retirement_is_final_and_numbered(world):
     assert (retired.serial_start, retired.serial_end, retired.status.value) == (10, 12, "RETIRED")
     with pytest.raises(BlockNotMovable):
         await registry.transfer(
-            actor=world["owner"], block_id=str(retired.public_id), quantity=1, to_organisation=buyer
+            actor=world["owner"], block_id=str(retired.public_id), quantity=1, to_holder=buyer
         )
     with pytest.raises(BlockNotMovable):
         await registry.retire(
@@ -85,7 +85,7 @@ async def test_only_the_holder_moves_its_units(world):
     stranger = member(str(uuid.uuid4()), "SMALL_BUSINESS", "owner")
     with pytest.raises(NotFound):
         await registry.transfer(
-            actor=stranger, block_id=str(block.public_id), quantity=1, to_organisation=buyer
+            actor=stranger, block_id=str(block.public_id), quantity=1, to_holder=buyer
         )
     cashier = member(world["owner"].organisation_id, "DATA_PLATFORM", "developer")
     with pytest.raises(Forbidden):
@@ -98,18 +98,18 @@ async def test_only_the_holder_moves_its_units(world):
         )
     with pytest.raises(NotEnoughUnits):
         await registry.transfer(
-            actor=world["owner"], block_id=str(block.public_id), quantity=13, to_organisation=buyer
+            actor=world["owner"], block_id=str(block.public_id), quantity=13, to_holder=buyer
         )
     with pytest.raises(InvalidInput):
         await registry.transfer(
             actor=world["owner"],
             block_id=str(block.public_id),
             quantity=1,
-            to_organisation=world["owner"].organisation_id,
+            to_holder=world["owner"].organisation_id,
         )
     with pytest.raises(InvalidInput):
         await registry.transfer(
-            actor=world["owner"], block_id=str(block.public_id), quantity=0, to_organisation=buyer
+            actor=world["owner"], block_id=str(block.public_id), quantity=0, to_holder=buyer
         )
     assert (await CreditBlock.get(id=block.id)).serial_end == 12
 
@@ -131,7 +131,7 @@ async def test_a_transfer_and_a_retirement_of_one_block_at_once(world):
                 actor=world["owner"],
                 block_id=str(block.public_id),
                 quantity=12,
-                to_organisation=buyer,
+                to_holder=buyer,
             )
         ),
         attempt(
@@ -151,7 +151,7 @@ async def test_a_transfer_and_a_retirement_of_one_block_at_once(world):
 async def test_the_public_lists_transfers_by_name_and_traces_a_block_to_its_origin(world, client):
     block, buyer = await holding(world)
     await registry.transfer(
-        actor=world["owner"], block_id=str(block.public_id), quantity=5, to_organisation=buyer
+        actor=world["owner"], block_id=str(block.public_id), quantity=5, to_holder=buyer
     )
     # The receiver passes part of what it got on; the first transfer still names serials 8-12.
     buyer_owner = member(buyer, "SMALL_BUSINESS", "owner")
@@ -163,7 +163,7 @@ async def test_the_public_lists_transfers_by_name_and_traces_a_block_to_its_orig
         actor=buyer_owner,
         block_id=str(moved.public_id),
         quantity=2,
-        to_organisation=world["owner"].organisation_id,
+        to_holder=world["owner"].organisation_id,
     )
     body = await gql(
         client, "{ creditTransfers { number fromHolder toHolder quantityKg serialFrom serialTo } }"
@@ -208,7 +208,7 @@ async def test_the_lineage_of_many_blocks_is_one_query(world, client):
             actor=world["owner"],
             block_id=str(block.public_id),
             quantity=quantity,
-            to_organisation=buyer,
+            to_holder=buyer,
         )
     with count_queries() as counter:
         body = await gql(client, "{ creditBlocks { serialFrom lineage { projectNumber } } }")
