@@ -33,7 +33,7 @@ from backend.kit import clock, db
 from backend.kit.actor import Actor, system_actor
 from backend.kit.errors import InvalidInput
 from backend.kit.faults import crash_point
-from backend.kit.ids import new_public_id
+from backend.kit.ids import new_public_id, parse_public_id
 from backend.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,18 @@ async def public_exports() -> list[tuple[CreditExport, str]]:
     )
     names = await accounts.public_names({str(r.from_holder) for r in rows})
     return [(r, names[str(r.from_holder)]) for r in rows]
+
+
+async def live_exports_of(block_public_ids: list[str]) -> dict[str, tuple[CreditExport, str]]:
+    """The pending or confirmed export of each block, with the holder's public name."""
+    wanted = [p for p in (parse_public_id(i) for i in block_public_ids) if p is not None]
+    rows = (
+        await CreditExport.filter(block__public_id__in=wanted)
+        .exclude(status=ExportStatus.FAILED)
+        .select_related("block")
+    )
+    names = await accounts.public_names({str(r.from_holder) for r in rows})
+    return {str(r.block.public_id): (r, names[str(r.from_holder)]) for r in rows}
 
 
 async def exports_match_blocks() -> list[str]:

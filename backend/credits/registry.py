@@ -309,6 +309,15 @@ async def lineages(issuance_public_ids: list[str]) -> dict[str, IssuanceRequest]
     return {str(row.public_id): row for row in rows}
 
 
+async def retirements_of(block_public_ids: list[str]) -> dict[str, CreditRetirement]:
+    """The retirements of retired blocks, by block public id, in one query."""
+    wanted = [p for p in (parse_public_id(i) for i in block_public_ids) if p is not None]
+    rows = await CreditRetirement.filter(block__public_id__in=wanted).select_related(
+        "block", "block__issuance"
+    )
+    return {str(row.block.public_id): row for row in rows}
+
+
 async def retired_blocks_have_retirements() -> list[str]:
     """verify-ledger: every retired block has exactly one retirement (a unit retired once)."""
     rows = await db.fetch(

@@ -226,6 +226,20 @@ class CreditBlockType:
             methodology_code=request.project.methodology_code,
         )
 
+    @strawberry.field(description="The retirement that retired this block, if it is retired.")
+    async def retirement(self, info: Info) -> CreditRetirementType | None:
+        if self.status != BlockStatus.RETIRED:
+            return None
+        row = await info.context.loader("credits.retirement", _retirement_loader).load(str(self.id))
+        return CreditRetirementType.from_row(row) if row else None
+
+    @strawberry.field(description="The export that took this block out, if it was exported.")
+    async def export(self, info: Info) -> CreditExportType | None:
+        if self.status not in (BlockStatus.EXPORTING, BlockStatus.EXPORTED):
+            return None
+        found = await info.context.loader("credits.export", _export_loader).load(str(self.id))
+        return CreditExportType.from_row(*found) if found else None
+
     @classmethod
     def from_row(cls, row: models.CreditBlock) -> CreditBlockType:
         from backend.credits.registry import serial_label
@@ -246,6 +260,26 @@ class CreditBlockType:
             holder=holder,
             status=row.status,
         )
+
+
+def _retirement_loader() -> DataLoader[str, models.CreditRetirement | None]:
+    async def load(block_ids: list[str]) -> list[models.CreditRetirement | None]:
+        from backend.credits.registry import retirements_of
+
+        found = await retirements_of(list(block_ids))
+        return [found.get(i) for i in block_ids]
+
+    return DataLoader(load_fn=load)
+
+
+def _export_loader() -> DataLoader[str, tuple[models.CreditExport, str] | None]:
+    async def load(block_ids: list[str]) -> list[tuple[models.CreditExport, str] | None]:
+        from backend.credits.exports import live_exports_of
+
+        found = await live_exports_of(list(block_ids))
+        return [found.get(i) for i in block_ids]
+
+    return DataLoader(load_fn=load)
 
 
 def _lineage_loader() -> DataLoader[str, models.IssuanceRequest]:

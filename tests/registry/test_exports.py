@@ -28,7 +28,7 @@ from backend.kit import clock, db
 from backend.kit.actor import ANONYMOUS, Actor
 from backend.kit.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from backend.settings import load_settings
-from tests.conftest import gql
+from tests.conftest import count_queries, gql
 from tests.credits.test_projects import member
 from tests.registry.test_moves import holding
 
@@ -387,3 +387,70 @@ async def test_the_sandbox_answers_a_repeated_number_with_the_same_reference():
                 number="1", account="OFFLINE-1", serial_from="A", serial_to="B", quantity_kg=1
             )
         )
+
+
+async def test_a_serial_finds_its_retirement_or_its_export(world, exchange, client):
+    block, _ = await holding(world)
+    owner = world["owner"]
+    await exports.export(actor=owner, block_id=str(block.public_id), quantity=3, account="CEEA-9")
+    retirement = await registry.retire(
+        actor=owner,
+        block_id=str(block.public_id),
+        quantity=4,
+        beneficiary="绿色小店",
+        purpose="CARBON_NEUTRALITY",
+    )
+    query = """query ($s: String!) { creditBlockBySerial(serial: $s) { status
+        retirement { number beneficiary purpose } export { exchangeReference quantityKg } } }"""
+
+    async def lookup(serial: int) -> dict:
+        label = registry.serial_label(block.project_number, block.vintage, serial)
+        return (await gql(client, query, {"s": label}))["data"]["creditBlockBySerial"]
+
+    assert await lookup(11) == {
+        "status": "EXPORTED",
+        "retirement": None,
+        "export": {
+            "exchangeReference": exchange.orders[0].number[:8].join(("EX-", "")),
+            "quantityKg": 3,
+        },
+    }
+    assert await lookup(6) == {
+        "status": "RETIRED",
+        "retirement": {
+            "number": retirement.id,
+            "beneficiary": "绿色小店",
+            "purpose": "CARBON_NEUTRALITY",
+        },
+        "export": None,
+    }
+    assert (await lookup(2))["retirement"] is None
+
+
+async def test_the_retirements_and_exports_of_many_blocks_are_one_query_each(
+    world, exchange, client
+):
+    block, _ = await holding(world)
+    owner = world["owner"]
+    for _ in range(3):
+        await exports.export(
+            actor=owner, block_id=str(block.public_id), quantity=1, account="CEEA-9"
+        )
+        await registry.retire(
+            actor=owner,
+            block_id=str(block.public_id),
+            quantity=1,
+            beneficiary=None,
+            purpose="VOLUNTARY",
+        )
+    with count_queries() as counter:
+        body = await gql(
+            client,
+            "{ creditBlocks { status retirement { number } export { exchangeReference } } }",
+        )
+    blocks = body["data"]["creditBlocks"]
+    assert sorted(b["status"] for b in blocks) == ["EXPORTED"] * 3 + ["HELD"] + ["RETIRED"] * 3
+    assert all((b["retirement"] is None) == (b["status"] != "RETIRED") for b in blocks)
+    assert all((b["export"] is None) == (b["status"] != "EXPORTED") for b in blocks)
+    assert sum("credit_retirement" in s for s in counter.statements) == 1
+    assert sum("credit_export" in s for s in counter.statements) == 1
