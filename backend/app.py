@@ -33,6 +33,7 @@ from backend.kit.logging import (
 from backend.kit.metrics import HTTP_REQUESTS, REGISTRY
 from backend.kit.pubsub import close_broker
 from backend.kit.redis import close_redis, get_redis, init_redis
+from backend.market.http import ROUTES as MARKET_ROUTES
 from backend.rewards.http import settlement_csv
 from backend.settings import Settings, SettingsError, get_settings
 
@@ -251,6 +252,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *MARKET_ROUTES,
         ],
         lifespan=lifespan,
     )

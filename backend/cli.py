@@ -194,6 +194,24 @@ def cmd_verify_ledger(args: argparse.Namespace) -> int:
     return _run(_with_db(go))
 
 
+def cmd_sandbox_pay(args: argparse.Namespace) -> int:
+    from backend.market.payments import SandboxProvider, get_provider
+
+    async def go() -> int:
+        provider = get_provider()
+        if not isinstance(provider, SandboxProvider):
+            print("the payment provider is not the sandbox", file=sys.stderr)
+            return 2
+        outcome = await provider.pay(args.payment_id)
+        if outcome is None:
+            print(f"nothing to pay for {args.payment_id}", file=sys.stderr)
+            return 1
+        print(f"paid {args.payment_id}: the service answered {outcome}")
+        return 0
+
+    return _run(_with_db(go))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tanpuhui", description="Tanpuhui (碳普惠): the carbon-inclusive scheme's backend."
@@ -246,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "verify-ledger", help="reconcile stored balances with postings; exit 1 on any finding"
     ).set_defaults(func=cmd_verify_ledger)
+    pay = sub.add_parser(
+        "sandbox-pay",
+        help="pay a credit order's sandbox payment (the sandbox then sends the signed callback)",
+    )
+    pay.add_argument("payment_id", help="the payment id at the end of the order's payUrl")
+    pay.set_defaults(func=cmd_sandbox_pay)
     return parser
 
 

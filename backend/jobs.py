@@ -12,6 +12,7 @@ from backend.credits import exports
 from backend.kit import idempotency
 from backend.kit.metrics import JOB_RUNS
 from backend.ledger import service as ledger
+from backend.market import service as market
 from backend.rewards import service as rewards
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,16 @@ JOBS: tuple[Job, ...] = (
         "remind-expiring-grants",
         grants.remind_expiring,
         "notify the person who consented two weeks before a grant expires",
+    ),
+    Job(
+        "expire-orders",
+        market.expire_orders,
+        "give the units of credit orders unpaid in time back to their listing",
+    ),
+    Job(
+        "reconcile-payments",
+        market.reconcile,
+        "once a day: compare yesterday's credit orders with the payment provider's records",
     ),
     Job(
         "retry-exports",

@@ -20,6 +20,7 @@ DEFAULT_SQLITE_PATH = ROOT / "var" / "tanpuhui.sqlite3"
 # Signing key of development and tests only; production refuses to run with it.
 DEV_JWT_KEY = "tanpuhui-development-key-not-for-production-use-000000"
 DEV_PEPPER = "tanpuhui-development-pepper-not-for-production-use-0000"
+DEV_PAYMENT_SECRET = "tanpuhui-development-payment-secret-not-for-production"  # noqa: S105
 
 
 class SettingsError(ValueError):
@@ -96,6 +97,11 @@ class Settings:
     exchange_backend: str = "sandbox"
     exchange_url: str | None = None
     exchange_secret: str | None = None
+    # Payments for credit orders: "sandbox" (in the repo) or "package.module:Class" implementing
+    # backend.market.payments.PaymentProvider; callbacks are signed with the shared secret.
+    payment_provider: str = "sandbox"
+    payment_secret: str = DEV_PAYMENT_SECRET
+    order_minutes: int = 15
     # GraphQL limits (RELIABILITY.md 11)
     max_body_bytes: int = 512 * 1024
     max_depth: int = 12
@@ -145,6 +151,10 @@ class Settings:
             problems.append(
                 "TPH_EXCHANGE_BACKEND=http, TPH_EXCHANGE_URL and TPH_EXCHANGE_SECRET are required"
             )
+        if self.payment_provider == "sandbox":
+            problems.append("TPH_PAYMENT_PROVIDER must name a real provider, not the sandbox")
+        if self.payment_secret == DEV_PAYMENT_SECRET or len(self.payment_secret) < 32:
+            problems.append("TPH_PAYMENT_SECRET must be a real secret of at least 32 characters")
         if any(len(v) < 32 for v in self.jwt_keys.values()):
             problems.append("TPH_JWT_KEYS secrets must be at least 32 characters")
         if not self.trusted_documents_only:
@@ -190,6 +200,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_outbox_path=Path(env.get("TPH_SMS_OUTBOX") or ROOT / "var" / "sms-outbox.jsonl"),
         sms_gateway_url=env.get("TPH_SMS_GATEWAY_URL") or None,
         sms_gateway_token=env.get("TPH_SMS_GATEWAY_TOKEN") or None,
+        payment_provider=env.get("TPH_PAYMENT_PROVIDER", "sandbox"),
+        payment_secret=env.get("TPH_PAYMENT_SECRET") or DEV_PAYMENT_SECRET,
+        order_minutes=_int(env, "TPH_ORDER_MINUTES", 15, minimum=1),
         exchange_backend=env.get("TPH_EXCHANGE_BACKEND", "sandbox"),
         exchange_url=env.get("TPH_EXCHANGE_URL") or None,
         exchange_secret=env.get("TPH_EXCHANGE_SECRET") or None,
@@ -214,6 +227,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("TPH_ACCESS_TOKEN_MINUTES is at most 15")
     if settings.sms_backend not in ("outbox", "http"):
         raise SettingsError("TPH_SMS_BACKEND must be outbox or http")
+    if settings.payment_provider != "sandbox" and ":" not in settings.payment_provider:
+        raise SettingsError("TPH_PAYMENT_PROVIDER must be sandbox or package.module:Class")
     if settings.exchange_backend not in ("sandbox", "http"):
         raise SettingsError("TPH_EXCHANGE_BACKEND must be sandbox or http")
     if settings.db_pool_min > settings.db_pool_max:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from backend.credits import exports, registry
 from backend.ledger import verify as ledger
+from backend.market import service as market
 
 Check = Callable[[], Awaitable[list[str]]]
 CHECKS: list[tuple[str, Check]] = [
@@ -16,6 +17,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("credit blocks partition their issuances", registry.blocks_partition_issuances),
     ("a retired block has one retirement", registry.retired_blocks_have_retirements),
     ("an exported block has its export", exports.exports_match_blocks),
+    ("listings and orders hold their blocks", market.listings_match_blocks),
 ]
 
 

@@ -181,6 +181,17 @@ def authority_only() -> dict[str, str]:
     return row("forbidden", anonymous="unauthenticated", authority="allowed")
 
 
+def holders(default: str) -> dict[str, str]:
+    """Holding accounts: persons for themselves, owners and managers for their organisation."""
+    return row(
+        default,
+        anonymous="unauthenticated",
+        platform="forbidden",
+        merchant_cashier="forbidden",
+        verifier="forbidden",
+    )
+
+
 _phones = iter(f"+86135{n:08d}" for n in range(10**6))
 
 # operation: (document, variables(world), field, expected outcomes by role)
@@ -654,6 +665,55 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
             merchant_cashier="forbidden",
             verifier="forbidden",
         ),
+    ),
+    "creditListings": ("{ creditListings { id } }", lambda w: None, row("allowed")),
+    "pointsPerKg": ("{ pointsPerKg }", lambda w: None, row("allowed")),
+    "myCreditOrders": ("{ myCreditOrders { id } }", lambda w: None, holders("allowed")),
+    "creditOrder": (
+        "query ($id: ID!) { creditOrder(id: $id) { id } }",
+        lambda w: {"id": str(uuid.uuid4())},
+        holders("null"),
+    ),
+    "myCreditSales": ("{ myCreditSales { proceedsFen } }", lambda w: None, holders("allowed")),
+    "paymentMismatches": ("{ paymentMismatches { problem } }", lambda w: None, authority_only()),
+    "listCredits": (
+        "mutation ($i: ListCreditsInput!) { listCredits(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"blockId": str(uuid.uuid4()), "quantityKg": 1, "priceFenPerKg": 10}},
+        holders("NOT_FOUND"),
+    ),
+    "withdrawListing": (
+        "mutation ($i: WithdrawListingInput!) { withdrawListing(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"listingId": str(uuid.uuid4())}},
+        holders("NOT_FOUND"),
+    ),
+    "orderCredits": (
+        "mutation ($i: OrderCreditsInput!) { orderCredits(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {"listingId": str(uuid.uuid4()), "quantityKg": 1, "idempotencyKey": "matrix-order"}
+        },
+        holders("NOT_FOUND"),
+    ),
+    "buyCreditsWithPoints": (
+        "mutation ($i: OrderCreditsInput!) { buyCreditsWithPoints(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {
+                "listingId": str(uuid.uuid4()),
+                "quantityKg": 1,
+                "idempotencyKey": "matrix-points",
+            }
+        },
+        # Points are a person's: any signed-in person, for their own wallet and holding account.
+        row("NOT_FOUND", anonymous="unauthenticated", platform="forbidden"),
+    ),
+    "refundCreditOrder": (
+        "mutation ($i: RefundCreditOrderInput!) { refundCreditOrder(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"orderId": str(uuid.uuid4())}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
+    "setPointsPerKg": (
+        "mutation ($i: SetPointsPerKgInput!) { setPointsPerKg(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"pointsPerKg": 1000}},
+        authority_only(),
     ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),

@@ -26,6 +26,7 @@ from backend.credits import schema as credits_schema
 from backend.kit.errors import DEFAULT_LANGUAGE
 from backend.ledger import schema as ledger_schema
 from backend.ledger.types import InsufficientPointsError
+from backend.market import schema as market_schema
 from backend.methodology import schema as methodology_schema
 from backend.rewards import schema as rewards_schema
 from backend.settings import Settings
@@ -44,6 +45,7 @@ Query = merge_types(
         credits_schema.Query,
         credits_schema.IssuanceQuery,
         credits_schema.RegistryQuery,
+        market_schema.Query,
         audit_schema.Query,
     ),
 )
@@ -59,6 +61,7 @@ Mutation = merge_types(
         credits_schema.Mutation,
         credits_schema.IssuanceMutation,
         credits_schema.RegistryMutation,
+        market_schema.Mutation,
     ),
 )
 Subscription = merge_types(

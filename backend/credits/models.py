@@ -159,6 +159,8 @@ class Objection(Model):
 
 class BlockStatus(StrEnum):
     HELD = "HELD"
+    LISTED = "LISTED"  # offered for sale: the seller's, frozen for its other moves
+    LOCKED = "LOCKED"  # held for an order until it is paid or expires
     RETIRED = "RETIRED"  # 注销: never moves again
     EXPORTING = "EXPORTING"  # on its way to the carbon trading platform: frozen here
     EXPORTED = "EXPORTED"  # 转出: held at the carbon trading platform, never moves here again
@@ -181,6 +183,9 @@ class CreditBlock(Model):
     holder_id = fields.UUIDField(db_index=True)
     holder_kind = fields.CharField(max_length=20)  # ORGANISATION or PERSON
     status = fields.CharEnumField(BlockStatus, max_length=10)
+    listing_id = fields.BigIntField(null=True, db_index=True)  # LISTED or LOCKED: the listing
+    # LOCKED: the order; after it was paid, the order that brought these serials to the holder
+    order_id = fields.BigIntField(null=True, db_index=True)
     created_at = fields.DatetimeField()
 
     class Meta:

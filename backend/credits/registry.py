@@ -154,6 +154,11 @@ def holding_account_of(actor: Actor) -> str:
     return require_person(actor)
 
 
+def holding_account_kind(actor: Actor) -> str:
+    """ORGANISATION or PERSON: the kind of the account `holding_account_of` gives."""
+    return "ORGANISATION" if actor.kind in ("member", "authority", "verifier") else "PERSON"
+
+
 async def held_block(actor: Actor, block_id: str, quantity: int) -> CreditBlock:
     """The actor's block, row-locked, able to give `quantity` kg (inside a transaction)."""
     holder = holding_account_of(actor)
@@ -168,6 +173,8 @@ async def held_block(actor: Actor, block_id: str, quantity: int) -> CreditBlock:
         raise NotFound(what="credit block", what_zh="减排量区块")
     if block.status != BlockStatus.HELD:
         status_zh = {
+            "LISTED": "已挂牌出售",
+            "LOCKED": "已被订单锁定",
             "RETIRED": "已注销",
             "EXPORTING": "正在转出至交易平台",
             "EXPORTED": "已转出至交易平台",
@@ -189,6 +196,14 @@ async def split(block: CreditBlock, quantity: int, **moved: Any) -> CreditBlock:
         return block
     cut = block.serial_end - quantity + 1
     await CreditBlock.filter(id=block.id).update(serial_end=cut - 1)
+    fields: dict[str, Any] = {
+        "holder_id": block.holder_id,
+        "holder_kind": block.holder_kind,
+        "status": block.status,
+        "listing_id": block.listing_id,
+        "order_id": block.order_id,
+    }
+    fields.update(moved)
     return await CreditBlock.create(
         public_id=new_public_id(),
         issuance_id=block.issuance_id,  # type: ignore[attr-defined]
@@ -196,10 +211,8 @@ async def split(block: CreditBlock, quantity: int, **moved: Any) -> CreditBlock:
         vintage=block.vintage,
         serial_start=cut,
         serial_end=block.serial_end,
-        holder_id=moved.get("holder_id", block.holder_id),
-        holder_kind=moved.get("holder_kind", block.holder_kind),
-        status=moved.get("status", block.status),
         created_at=clock.now(),
+        **fields,
     )
 
 

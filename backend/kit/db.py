@@ -40,6 +40,7 @@ MODEL_MODULES = [
     "backend.behaviour.models",
     "backend.rewards.models",
     "backend.credits.models",
+    "backend.market.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 

@@ -15,6 +15,8 @@ GOOD_PRODUCTION = {
     "TPH_EXCHANGE_BACKEND": "http",
     "TPH_EXCHANGE_URL": "https://exchange.example.invalid/api",
     "TPH_EXCHANGE_SECRET": "a-shared-secret-with-the-exchange",
+    "TPH_PAYMENT_PROVIDER": "acme_pay.provider:AcmePay",
+    "TPH_PAYMENT_SECRET": "a-payment-callback-secret-of-32-chars-or-more",
 }
 
 
@@ -49,6 +51,8 @@ def test_production_with_real_settings_starts_hardened():
         ({"TPH_SMS_BACKEND": "outbox"}, "TPH_SMS_BACKEND"),
         ({"TPH_EXCHANGE_BACKEND": "sandbox"}, "TPH_EXCHANGE_BACKEND"),
         ({"TPH_EXCHANGE_SECRET": ""}, "TPH_EXCHANGE_SECRET"),
+        ({"TPH_PAYMENT_PROVIDER": "sandbox"}, "TPH_PAYMENT_PROVIDER"),
+        ({"TPH_PAYMENT_SECRET": "short"}, "TPH_PAYMENT_SECRET"),
     ],
 )
 def test_production_refuses_development_values(override, complaint):
@@ -71,6 +75,7 @@ def test_production_refuses_development_values(override, complaint):
         {"TPH_ACCESS_TOKEN_MINUTES": "60"},
         {"TPH_SMS_BACKEND": "carrier-pigeon"},
         {"TPH_EXCHANGE_BACKEND": "fax"},
+        {"TPH_PAYMENT_PROVIDER": "cash"},
     ],
 )
 def test_bad_values_are_named(env):
