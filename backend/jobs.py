@@ -44,6 +44,11 @@ JOBS: tuple[Job, ...] = (
         "give the units of credit orders unpaid in time back to their listing",
     ),
     Job(
+        "retry-refunds",
+        market.retry_refunds,
+        "ask the payment provider again for refunds it has not confirmed",
+    ),
+    Job(
         "reconcile-payments",
         market.reconcile,
         "once a day: compare yesterday's credit orders with the payment provider's records",

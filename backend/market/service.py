@@ -535,6 +535,25 @@ async def refund_order(*, actor: Actor, order_id: str) -> CreditOrder:
     return await CreditOrder.get(id=order.id)
 
 
+REFUND_RETRY_AFTER = timedelta(minutes=10)
+
+
+async def retry_refunds() -> int:
+    """Job `retry-refunds`: ask the provider again for refunds it has not confirmed (a refund is
+    idempotent at the provider by payment id)."""
+    due = await CreditOrder.filter(
+        status=OrderStatus.REFUNDING, ended_at__lt=clock.now() - REFUND_RETRY_AFTER
+    ).limit(200)
+    asked = 0
+    for order in due:
+        try:
+            await get_provider().refund(payment_id=str(order.payment_id), amount_fen=order.amount)
+            asked += 1
+        except ProviderUnavailable:
+            log.warning("order %s: the provider did not answer the refund", order.public_id)
+    return asked
+
+
 # --- points for credits ------------------------------------------------------------------------
 
 

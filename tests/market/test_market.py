@@ -341,9 +341,10 @@ async def earned(person: Actor, points: int) -> None:
     )
 
 
-async def points_pool(world, quantity: int = 10):
+async def points_pool(world, quantity: int = 10, block=None):
     """The operator's points pool: the authority holds units and lists them for points."""
-    block, _ = await holding(world)
+    if block is None:
+        block, _ = await holding(world)
     operator = Actor(
         kind="authority",
         id=str(uuid.uuid4()),
@@ -467,3 +468,54 @@ async def test_the_callback_route_and_the_sandbox_page(world, client):
     assert "DUPLICATE" in again.text and await units_of(alice.id) == 2
     assert "Nothing to pay" in (await client.post(order.pay_url)).text
     assert json.loads(body)["orderNumber"] == str(order.public_id)
+
+
+class SilentRefunds:
+    """The sandbox, except that refunds find the provider unreachable until told otherwise."""
+
+    def __init__(self) -> None:
+        from backend.market.payments import SandboxProvider
+
+        self.inner = SandboxProvider(get_settings())
+        self.name = self.inner.name
+        self.down = True
+
+    async def create_payment(self, **kwargs):
+        return await self.inner.create_payment(**kwargs)
+
+    async def pay(self, payment_id):
+        return await self.inner.pay(payment_id)
+
+    async def refund(self, *, payment_id, amount_fen):
+        from backend.market.payments import ProviderUnavailable
+
+        if self.down:
+            raise ProviderUnavailable("timed out")
+        await self.inner.refund(payment_id=payment_id, amount_fen=amount_fen)
+
+    async def payments(self, *, start, end):
+        return await self.inner.payments(start=start, end=end)
+
+
+async def test_a_refund_the_provider_did_not_answer_is_asked_for_again(world):
+    from backend.market.payments import set_provider
+
+    provider = SilentRefunds()
+    set_provider(provider)
+    try:
+        _, listing = await listed(world)
+        alice = await citizen()
+        order = await service.order_credits(
+            actor=alice, listing_id=str(listing.public_id), quantity=2, idempotency_key="retry-0001"
+        )
+        await provider.pay(order.payment_id)
+        await service.refund_order(actor=AUTHORITY, order_id=str(order.public_id))
+        assert (await CreditOrder.get(id=order.id)).status.value == "REFUNDING"
+        provider.down = False
+        assert (await jobs.run_due(["retry-refunds"]))["retry-refunds"] == 0  # too soon
+        with clock.frozen(clock.now() + timedelta(minutes=11)):
+            assert (await jobs.run_due(["retry-refunds"]))["retry-refunds"] == 1
+        assert (await CreditOrder.get(id=order.id)).status.value == "REFUNDED"
+        assert await verify.verify_all() == []
+    finally:
+        set_provider(None)
