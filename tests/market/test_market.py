@@ -519,3 +519,30 @@ async def test_a_refund_the_provider_did_not_answer_is_asked_for_again(world):
         assert await verify.verify_all() == []
     finally:
         set_provider(None)
+
+
+async def test_an_order_is_seen_only_by_its_buyer_and_its_seller(world, execute):
+    _, listing = await listed(world)
+    alice, bob = await citizen(), await citizen()
+    order = await service.order_credits(
+        actor=alice, listing_id=str(listing.public_id), quantity=2, idempotency_key="idor-00001"
+    )
+    query = "query ($id: ID!) { creditOrder(id: $id) { id status } }"
+    seen = {}
+    for name, actor in (("alice", alice), ("bob", bob), ("seller", world["owner"])):
+        answer = await execute(query, {"id": str(order.public_id)}, actor=actor)
+        seen[name] = answer.data["creditOrder"]
+    assert seen["bob"] is None
+    assert (
+        seen["alice"] == seen["seller"] == {"id": str(order.public_id), "status": "PENDING_PAYMENT"}
+    )
+    mine = await execute("{ myCreditOrders { id } }", actor=bob)
+    assert mine.data["myCreditOrders"] == []
+    sales = await execute("{ myCreditSales { proceedsFen orders { id } } }", actor=world["owner"])
+    assert sales.data["myCreditSales"] == {
+        "proceedsFen": "0",
+        "orders": [{"id": str(order.public_id)}],
+    }
+    # Units always go to the orderer's own holding account: paying delivers them to alice only.
+    await get_provider().pay(order.payment_id)  # type: ignore[attr-defined]
+    assert (await units_of(alice.id), await units_of(bob.id)) == (2, 0)
