@@ -23,6 +23,7 @@ from backend.api.schema import build_schema
 from backend.api.trusted import TrustedDocuments
 from backend.api.view import GraphQLView, error_response
 from backend.behaviour.http import records_endpoint
+from backend.certificates.http import ROUTES as CERTIFICATE_ROUTES
 from backend.kit import db
 from backend.kit.logging import (
     acceptable_request_id,
@@ -253,6 +254,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             *MARKET_ROUTES,
+            *CERTIFICATE_ROUTES,
         ],
         lifespan=lifespan,
     )

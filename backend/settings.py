@@ -99,6 +99,8 @@ class Settings:
     exchange_secret: str | None = None
     # Payments for credit orders: "sandbox" (in the repo) or "package.module:Class" implementing
     # backend.market.payments.PaymentProvider; callbacks are signed with the shared secret.
+    # Where the public reaches the service: certificates' QR codes open pages under it.
+    public_url: str = "http://127.0.0.1:8000"
     payment_provider: str = "sandbox"
     payment_secret: str = DEV_PAYMENT_SECRET
     order_minutes: int = 15
@@ -200,6 +202,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_outbox_path=Path(env.get("TPH_SMS_OUTBOX") or ROOT / "var" / "sms-outbox.jsonl"),
         sms_gateway_url=env.get("TPH_SMS_GATEWAY_URL") or None,
         sms_gateway_token=env.get("TPH_SMS_GATEWAY_TOKEN") or None,
+        public_url=env.get("TPH_PUBLIC_URL") or "http://127.0.0.1:8000",
         payment_provider=env.get("TPH_PAYMENT_PROVIDER", "sandbox"),
         payment_secret=env.get("TPH_PAYMENT_SECRET") or DEV_PAYMENT_SECRET,
         order_minutes=_int(env, "TPH_ORDER_MINUTES", 15, minimum=1),

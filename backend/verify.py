@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from backend.certificates import service as certificates
 from backend.credits import exports, registry
 from backend.ledger import verify as ledger
 from backend.market import service as market
@@ -18,6 +19,10 @@ CHECKS: list[tuple[str, Check]] = [
     ("a retired block has one retirement", registry.retired_blocks_have_retirements),
     ("an exported block has its export", exports.exports_match_blocks),
     ("listings and orders hold their blocks", market.listings_match_blocks),
+    (
+        "a certificate is backed by exactly its retirements",
+        certificates.certificates_match_retirements,
+    ),
 ]
 
 

@@ -715,6 +715,44 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: {"i": {"pointsPerKg": 1000}},
         authority_only(),
     ),
+    "footprintFactors": ("{ footprintFactors { code } }", lambda w: None, row("allowed")),
+    "myFootprintClaims": ("{ myFootprintClaims { id } }", lambda w: None, holders("allowed")),
+    "myCertificates": ("{ myCertificates { number } }", lambda w: None, holders("allowed")),
+    "certificate": (
+        '{ certificate(number: "CN-2026-000001") { number } }',
+        lambda w: None,
+        row("null"),
+    ),
+    "createFootprintClaim": (
+        "mutation ($i: CreateFootprintClaimInput!) { createFootprintClaim(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"kind": "ANNUAL", "title": "matrix", "items": []}},
+        holders("INVALID_INPUT"),
+    ),
+    "neutraliseClaim": (
+        "mutation ($i: NeutraliseClaimInput!) { neutraliseClaim(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {"claimId": str(uuid.uuid4()), "displayName": "m", "idempotencyKey": "matrix-n1"}
+        },
+        holders("NOT_FOUND"),
+    ),
+    "setFootprintFactor": (
+        "mutation ($i: SetFootprintFactorInput!) { setFootprintFactor(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {
+                "code": "BUS_KM",
+                "nameZh": "公交",
+                "nameEn": "Bus",
+                "unit": "km",
+                "gramsPerUnit": "60",
+            }
+        },
+        authority_only(),
+    ),
+    "revokeCertificate": (
+        "mutation ($i: RevokeCertificateInput!) { revokeCertificate(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"number": "CN-2026-999999", "reason": "matrix"}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

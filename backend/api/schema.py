@@ -21,6 +21,7 @@ from backend.api.node import NodeQuery
 from backend.api.scalars import SCALAR_MAP
 from backend.audit import schema as audit_schema
 from backend.behaviour import schema as behaviour_schema
+from backend.certificates import schema as certificates_schema
 from backend.consent import schema as consent_schema
 from backend.credits import schema as credits_schema
 from backend.kit.errors import DEFAULT_LANGUAGE
@@ -46,6 +47,7 @@ Query = merge_types(
         credits_schema.IssuanceQuery,
         credits_schema.RegistryQuery,
         market_schema.Query,
+        certificates_schema.Query,
         audit_schema.Query,
     ),
 )
@@ -62,6 +64,7 @@ Mutation = merge_types(
         credits_schema.IssuanceMutation,
         credits_schema.RegistryMutation,
         market_schema.Mutation,
+        certificates_schema.Mutation,
     ),
 )
 Subscription = merge_types(

@@ -210,6 +210,8 @@ class CreditRetirement(Model):
     beneficiary = fields.CharField(max_length=200, null=True)  # None: anonymous
     purpose = fields.CharEnumField(RetirementPurpose, max_length=20)
     retired_by = fields.UUIDField()
+    # The carbon-neutrality certificate it backs (at most one, set when it is written)
+    certificate_id = fields.BigIntField(null=True, db_index=True)
     created_at = fields.DatetimeField()
 
     class Meta:

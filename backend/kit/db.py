@@ -41,6 +41,7 @@ MODEL_MODULES = [
     "backend.rewards.models",
     "backend.credits.models",
     "backend.market.models",
+    "backend.certificates.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 

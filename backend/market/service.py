@@ -458,6 +458,9 @@ async def _payment_succeeded(
     await SellerProceeds.create(
         seller_id=order.seller_id, order=order, amount_fen=order.amount, created_at=now
     )
+    from backend.certificates import service as certificates
+
+    await certificates.order_paid(order)  # a claim waiting for these units is neutralised now
     await audit.record(
         actor=PAYMENTS,
         action="market.paid",
