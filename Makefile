@@ -19,10 +19,12 @@ dev: $(STAMP)
 	$(BIN)/tanpuhui serve --no-migrate
 
 ## Every test, in both lanes: PostgreSQL + Redis (started if down), then SQLite + in-process Redis.
+## Debian's Chromium is installed for the certificate page's browser test when it is missing.
 test: $(STAMP)
 	infra/local/services.sh ensure
-	TPH_TEST_LANE=postgres $(BIN)/pytest
-	TPH_TEST_LANE=sqlite $(BIN)/pytest
+	infra/local/browser.sh
+	TPH_REQUIRE_BROWSER=1 TPH_TEST_LANE=postgres $(BIN)/pytest
+	TPH_REQUIRE_BROWSER=1 TPH_TEST_LANE=sqlite $(BIN)/pytest
 
 test-postgres: $(STAMP)
 	infra/local/services.sh ensure

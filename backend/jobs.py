@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from backend.certificates import disclosure
 from backend.consent import grants
 from backend.credits import exports
 from backend.kit import idempotency
@@ -57,6 +58,11 @@ JOBS: tuple[Job, ...] = (
         "retry-exports",
         exports.retry_pending,
         "ask the carbon trading platform again about exports it has not answered",
+    ),
+    Job(
+        "rebuild-leaderboard",
+        disclosure.rebuild_leaderboard,
+        "rebuild the public leaderboard's sorted set from the database",
     ),
     Job(
         "purge-idempotency-keys",

@@ -753,6 +753,14 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: {"i": {"number": "CN-2026-999999", "reason": "matrix"}},
         row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
     ),
+    "disclosure": ("{ disclosure { pointsEarned } }", lambda w: None, row("allowed")),
+    "leaderboard": ("{ leaderboard(first: 3) { rank } }", lambda w: None, row("allowed")),
+    "myImpact": ("{ myImpact { reductionGrams } }", lambda w: None, persons_only()),
+    "setLeaderboardOptIn": (
+        "mutation ($i: SetLeaderboardOptInInput!) { setLeaderboardOptIn(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"optIn": False}},
+        persons_only(),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -16,7 +16,7 @@ from backend.api.errors import (
     returns_errors,
 )
 from backend.api.scalars import Int64
-from backend.certificates import models, render, service
+from backend.certificates import disclosure, models, render, service
 from backend.credits.types import NotEnoughUnitsError
 from backend.ledger.types import InsufficientPointsError
 
@@ -217,8 +217,117 @@ CertificatePayload = Annotated[
 ]
 
 
+@strawberry.type(name="ReductionTotal")
+class ReductionTotalType:
+    scenario: str
+    month: str = strawberry.field(description="YYYY-MM, Asia/Shanghai.")
+    grams: Int64
+
+
+@strawberry.type(
+    name="Disclosure",
+    description="The scheme's public totals (信息披露), from what the ledger and the registry hold.",
+)
+class DisclosureType:
+    reductions: list[ReductionTotalType]
+    reduction_grams: Int64
+    points_earned: Int64
+    points_burned: Int64
+    points_expired: Int64
+    points_clawed_back: Int64
+    credits_issued_kg: Int64
+    credits_retired_kg: Int64
+    credits_exported_kg: Int64
+    active_grants: int
+    certificates: int
+    certificates_kg: Int64
+    as_of: str
+
+
+@strawberry.type(name="LeaderboardRow")
+class LeaderboardRowType:
+    rank: int
+    alias: str
+    reduction_grams: Int64
+
+
+@strawberry.type(name="Impact", description="Your own impact.")
+class ImpactType:
+    reduction_grams: Int64
+    points_earned: Int64
+    points_balance: Int64
+    certificates: int
+    certificates_kg: Int64
+    rank: int | None = strawberry.field(description="On the leaderboard, if you opted in.")
+    alias: str | None
+
+
+@strawberry.type(name="LeaderboardMembership")
+class LeaderboardMembershipType:
+    opted_in: bool
+    alias: str | None
+
+
+@strawberry.input
+class SetLeaderboardOptInInput:
+    opt_in: bool
+    alias: str | None = strawberry.field(
+        default=None, description="The pseudonym shown; required to opt in."
+    )
+
+
+LeaderboardPayload = Annotated[
+    LeaderboardMembershipType | InvalidInputError, strawberry.union("LeaderboardPayload")
+]
+
+
+def _disclosure(t: disclosure.Totals) -> DisclosureType:
+    return DisclosureType(
+        reductions=[
+            ReductionTotalType(scenario=r["scenario"], month=r["month"], grams=Int64(r["grams"]))
+            for r in t.reductions
+        ],
+        reduction_grams=Int64(t.reduction_grams),
+        points_earned=Int64(t.points_earned),
+        points_burned=Int64(t.points_burned),
+        points_expired=Int64(t.points_expired),
+        points_clawed_back=Int64(t.points_clawed_back),
+        credits_issued_kg=Int64(t.credits_issued_kg),
+        credits_retired_kg=Int64(t.credits_retired_kg),
+        credits_exported_kg=Int64(t.credits_exported_kg),
+        active_grants=t.active_grants,
+        certificates=t.certificates,
+        certificates_kg=Int64(t.certificates_kg),
+        as_of=t.as_of,
+    )
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(description="The scheme's public totals, at most a minute old (public).")
+    async def disclosure(self) -> DisclosureType:
+        return _disclosure(await disclosure.cached_totals())
+
+    @strawberry.field(description="Citizens who opted in, by the grams they reduced (public).")
+    async def leaderboard(self, first: int = 20) -> list[LeaderboardRowType]:
+        return [
+            LeaderboardRowType(rank=rank, alias=alias, reduction_grams=Int64(grams))
+            for rank, alias, grams in await disclosure.leaderboard(first)
+        ]
+
+    @strawberry.field(description="Your reduction, points, certificates and rank.")
+    async def my_impact(self, info: Info) -> ImpactType:
+        mine = await disclosure.impact(info.context.actor)
+        return ImpactType(
+            reduction_grams=Int64(mine.reduction_grams),
+            points_earned=Int64(mine.points_earned),
+            points_balance=Int64(mine.points_balance),
+            certificates=mine.certificates,
+            certificates_kg=Int64(mine.certificates_kg),
+            rank=mine.rank,
+            alias=mine.alias,
+        )
+
     @strawberry.field(description="The activity factors in force now (public).")
     async def footprint_factors(self) -> list[FootprintFactorType]:
         return [
@@ -321,6 +430,18 @@ class Mutation:
             unit=row.unit,
             grams_per_unit=str(Decimal(row.grams_per_unit).normalize()),
             version=row.id,
+        )
+
+    @strawberry.mutation(description="Join the public leaderboard under a pseudonym, or leave it.")
+    @returns_errors
+    async def set_leaderboard_opt_in(
+        self, info: Info, input: SetLeaderboardOptInInput
+    ) -> LeaderboardPayload:
+        entry = await disclosure.opt_in(
+            actor=info.context.actor, alias=input.alias, join=input.opt_in
+        )
+        return LeaderboardMembershipType(
+            opted_in=entry is not None, alias=entry.alias if entry else None
         )
 
     @strawberry.mutation(description="Revoke a certificate with a reason. Authority only.")
