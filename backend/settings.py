@@ -109,6 +109,9 @@ class Settings:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    # Query cost (objects returned, Shopify's measure): per request, and per caller a minute.
+    max_query_cost: int = 20000
+    cost_per_minute: int = 200000
     # Production accepts only trusted documents from end users and anonymous callers.
     trusted_documents_only: bool = False
     graphiql: bool = True
@@ -213,6 +216,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_depth=_int(env, "TPH_MAX_DEPTH", 12, minimum=2),
         max_aliases=_int(env, "TPH_MAX_ALIASES", 30, minimum=1),
         max_tokens=_int(env, "TPH_MAX_TOKENS", 2000, minimum=50),
+        max_query_cost=_int(env, "TPH_MAX_QUERY_COST", 20000, minimum=10),
+        cost_per_minute=_int(env, "TPH_COST_PER_MINUTE", 200000, minimum=10),
         trusted_documents_only=_bool(env, "TPH_TRUSTED_DOCUMENTS_ONLY", production),
         graphiql=_bool(env, "TPH_GRAPHIQL", not production),
         introspection=_bool(env, "TPH_INTROSPECTION", not production),

@@ -59,7 +59,7 @@ def test_a_real_server_serves_graphql_and_is_ready(live_server_factory):
         headers={"x-request-id": "live-test-0001"},
         timeout=5,
     )
-    assert response.json() == {"data": {"serverInfo": {"environment": "test"}}}
+    assert response.json()["data"] == {"serverInfo": {"environment": "test"}}
     assert response.headers["x-request-id"] == "live-test-0001"
 
 

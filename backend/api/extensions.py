@@ -13,6 +13,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 
+from backend.api.cost import QueryCost
 from backend.kit.metrics import GRAPHQL_DURATION, GRAPHQL_OPERATIONS, operation_label
 from backend.settings import Settings
 
@@ -92,4 +93,5 @@ def schema_extensions(settings: Settings) -> list[Any]:
     return [
         OperationMetrics,
         lambda: Documents(max_tokens=settings.max_tokens, rules=rules),
+        lambda: QueryCost(settings=settings),
     ]

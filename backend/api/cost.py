@@ -1,0 +1,246 @@
+"""Query cost (RELIABILITY.md 11, after Shopify's GraphQL API): what a request may cost, a budget
+per caller and minute kept in Redis, and both reported in `extensions.cost`.
+
+Cost counts objects, as Shopify does: every field that returns an object (or a list of objects)
+costs 1 for each object; scalars and enums are free; a mutation field costs 10 besides. A list's
+size is its `first`/`last` argument, or `DEFAULT_LIST_SIZE` for lists without one (the service
+caps those lists at a few hundred). The requested cost is computed from the document before
+anything runs, and a request is refused when it exceeds the per-request maximum or what is left of
+the caller's budget this minute; the actual cost (the objects the response holds) is what the
+budget is charged.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+    is_composite_type,
+    value_from_ast_untyped,
+)
+from graphql.execution import ExecutionResult
+from strawberry.extensions import SchemaExtension
+
+from backend.kit.redis import get_redis
+from backend.settings import Settings
+
+DEFAULT_LIST_SIZE = 100
+MUTATION_COST = 10
+WINDOW_SECONDS = 60
+PLATFORM_FACTOR = 20
+
+
+def _unwrap(type_: Any) -> tuple[Any, bool]:
+    is_list = False
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        if isinstance(type_, GraphQLList):
+            is_list = True
+        type_ = type_.of_type
+    return type_, is_list
+
+
+def requested_cost(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any] | None,
+) -> int:
+    root = {
+        OperationType.QUERY: schema.query_type,
+        OperationType.MUTATION: schema.mutation_type,
+        OperationType.SUBSCRIPTION: schema.subscription_type,
+    }[operation.operation]
+    extra = MUTATION_COST if operation.operation == OperationType.MUTATION else 0
+    cost = _selection_cost(schema, root, operation.selection_set, fragments, variables or {}, ())
+    if extra:
+        cost += extra * sum(
+            1 for s in operation.selection_set.selections if isinstance(s, FieldNode)
+        )
+    return cost
+
+
+def _page_argument(selection: FieldNode, variables: dict[str, Any]) -> int | None:
+    for argument in selection.arguments or ():
+        if argument.name.value in ("first", "last"):
+            value = value_from_ast_untyped(argument.value, variables)
+            if isinstance(value, int) and value >= 0:
+                return value
+    return None
+
+
+def _selection_cost(
+    schema: GraphQLSchema,
+    parent: Any,
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any],
+    seen: tuple[str, ...],
+    page: int | None = None,
+) -> int:
+    """Objects the selection may return. `page` is a connection's `first`, which sizes the first
+    list below it (its edges)."""
+    if selection_set is None or parent is None:
+        return 0
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            fields = getattr(parent, "fields", None) or {}
+            definition = fields.get(selection.name.value)
+            if definition is None:  # __typename and the like
+                continue
+            inner, is_list = _unwrap(definition.type)
+            if not is_composite_type(get_named_type(inner)):
+                continue
+            argument = _page_argument(selection, variables)
+            if is_list:
+                size = argument if argument is not None else (page or DEFAULT_LIST_SIZE)
+                below = None
+            else:
+                size, below = 1, argument if argument is not None else page
+            children = _selection_cost(
+                schema, inner, selection.selection_set, fragments, variables, seen, below
+            )
+            total += size * (1 + children)
+        elif isinstance(selection, InlineFragmentNode):
+            target = (
+                schema.get_type(selection.type_condition.name.value)
+                if selection.type_condition
+                else parent
+            )
+            total += _selection_cost(
+                schema, target, selection.selection_set, fragments, variables, seen, page
+            )
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in seen:
+                continue
+            target = schema.get_type(fragment.type_condition.name.value)
+            total += _selection_cost(
+                schema, target, fragment.selection_set, fragments, variables, (*seen, name), page
+            )
+    return total
+
+
+def actual_cost(data: Any, *, mutation_fields: int = 0) -> int:
+    """The objects a response holds (each dict below the root counts 1), plus mutations."""
+
+    def walk(value: Any) -> int:
+        if isinstance(value, dict):
+            return sum((1 + walk(v)) if isinstance(v, dict) else walk(v) for v in value.values())
+        if isinstance(value, list):
+            return sum((1 + walk(v)) if isinstance(v, dict) else walk(v) for v in value)
+        return 0
+
+    return walk(data) + MUTATION_COST * mutation_fields
+
+
+class QueryCost(SchemaExtension):
+    """Refuses a request over its cost limits before it runs; charges and reports what it cost."""
+
+    def __init__(self, *, settings: Settings) -> None:
+        self.settings = settings
+        self.requested = 0
+        self.actual: int | None = None
+        self.available: int | None = None
+        self.mutations = 0
+
+    def _caller(self) -> str:
+        context = self.execution_context.context
+        actor = getattr(context, "actor", None)
+        if actor is not None and not actor.is_anonymous and actor.id:
+            return f"{actor.kind}:{actor.id}"
+        request = getattr(context, "request", None)
+        client = getattr(request, "client", None)
+        return f"ip:{client.host if client else 'unknown'}"
+
+    def _budget(self) -> int:
+        actor = getattr(self.execution_context.context, "actor", None)
+        # A data platform's servers report batches of up to 1,000 records: a larger allowance.
+        return self.settings.cost_per_minute * (
+            PLATFORM_FACTOR if actor and actor.kind == "platform" else 1
+        )
+
+    def _window_key(self) -> str:
+        return f"cost:{self._caller()}:{int(time.time()) // WINDOW_SECONDS}"
+
+    async def on_execute(self) -> Any:  # type: ignore[override]
+        context = self.execution_context
+        document = context.graphql_document
+        operation = None
+        fragments: dict[str, FragmentDefinitionNode] = {}
+        if document is not None:
+            for definition in document.definitions:
+                if isinstance(definition, FragmentDefinitionNode):
+                    fragments[definition.name.value] = definition
+                elif isinstance(definition, OperationDefinitionNode) and (
+                    context.operation_name is None
+                    or (definition.name and definition.name.value == context.operation_name)
+                ):
+                    operation = operation or definition
+        if operation is None or operation.operation == OperationType.SUBSCRIPTION:
+            yield
+            return
+        schema = context.schema._schema
+        self.requested = requested_cost(schema, operation, fragments, context.variables)
+        if operation.operation == OperationType.MUTATION:
+            self.mutations = sum(
+                1 for s in operation.selection_set.selections if isinstance(s, FieldNode)
+            )
+        redis = get_redis()
+        key = self._window_key()
+        used = int(await redis.get(key) or 0)
+        budget = self._budget()
+        self.available = max(budget - used, 0)
+        refusal = None
+        if self.requested > self.settings.max_query_cost:
+            refusal = GraphQLError(
+                f"This query would cost {self.requested}, more than the {self.settings.max_query_cost} a request may.",
+                extensions={"code": "QUERY_TOO_COSTLY", "requestedQueryCost": self.requested},
+            )
+        elif self.requested > self.available:
+            refusal = GraphQLError(
+                f"Throttled: this query would cost {self.requested} and {self.available} of your {budget} a minute is left.",
+                extensions={"code": "THROTTLED", "requestedQueryCost": self.requested},
+            )
+        if refusal is not None:
+            context.result = ExecutionResult(data=None, errors=[refusal])
+            self.actual = 0
+            yield
+            return
+        yield
+        result = context.result
+        data = getattr(result, "data", None)
+        self.actual = actual_cost(data, mutation_fields=self.mutations)
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incrby(key, self.actual)
+            pipe.expire(key, WINDOW_SECONDS * 2)
+            spent = (await pipe.execute())[0]
+        self.available = max(budget - int(spent), 0)
+
+    def get_results(self) -> dict[str, Any]:
+        if self.available is None:
+            return {}
+        return {
+            "cost": {
+                "requestedQueryCost": self.requested,
+                "actualQueryCost": self.actual,
+                "throttleStatus": {
+                    "maximumAvailable": self._budget(),
+                    "currentlyAvailable": self.available,
+                },
+            }
+        }
