@@ -148,6 +148,70 @@ def actual_cost(data: Any, *, mutation_fields: int = 0) -> int:
     return walk(data) + MUTATION_COST * mutation_fields
 
 
+class CostMeter:
+    """Each process's view of its callers' spending this minute.
+
+    Charges are added here at once and sent to Redis (INCRBY, which answers with the total of every
+    process) at most every `sync_seconds` per caller, in the request that finds the sync due: a
+    request costs no Redis round trip of its own, and the budget holds across processes to within
+    what they serve in one sync interval."""
+
+    def __init__(self) -> None:
+        self.window = -1
+        self.known: dict[str, int] = {}  # the total in Redis at the last sync
+        self.pending: dict[str, int] = {}  # charged here since
+        self.synced_at: dict[str, float] = {}
+
+    def _roll(self, window: int) -> None:
+        if window != self.window:
+            self.window = window
+            self.known.clear()
+            self.pending.clear()
+            self.synced_at.clear()
+
+    async def used(self, caller: str, sync_seconds: float) -> int:
+        now = time.time()
+        self._roll(int(now) // WINDOW_SECONDS)
+        if now - self.synced_at.get(caller, 0.0) >= sync_seconds:
+            key = f"cost:{caller}:{self.window}"
+            pending = self.pending.pop(caller, 0)
+            async with get_redis().pipeline(transaction=True) as pipe:
+                pipe.incrby(key, pending)
+                pipe.expire(key, WINDOW_SECONDS * 2)
+                total = (await pipe.execute())[0]
+            self.known[caller] = int(total)
+            self.synced_at[caller] = now
+        return self.known.get(caller, 0) + self.pending.get(caller, 0)
+
+    def charge(self, caller: str, cost: int) -> None:
+        self.pending[caller] = self.pending.get(caller, 0) + cost
+
+
+METER = CostMeter()
+_COSTS: dict[tuple[int, str | None, tuple[tuple[str, int], ...]], tuple[Any, int]] = {}
+
+
+def _cached_cost(
+    schema: GraphQLSchema,
+    document: Any,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+) -> int:
+    """requested_cost, remembered per document and page-size variables (documents repeat)."""
+    sizes = tuple(sorted((k, v) for k, v in (variables or {}).items() if isinstance(v, int)))
+    key = (id(document), operation_name, sizes)
+    hit = _COSTS.get(key)
+    if hit is not None and hit[0] is document:
+        return int(hit[1])
+    cost = requested_cost(schema, operation, fragments, variables)
+    if len(_COSTS) > 4096:
+        _COSTS.clear()
+    _COSTS[key] = (document, cost)
+    return cost
+
+
 class QueryCost(SchemaExtension):
     """Refuses a request over its cost limits before it runs; charges and reports what it cost."""
 
@@ -174,9 +238,6 @@ class QueryCost(SchemaExtension):
             PLATFORM_FACTOR if actor and actor.kind == "platform" else 1
         )
 
-    def _window_key(self) -> str:
-        return f"cost:{self._caller()}:{int(time.time()) // WINDOW_SECONDS}"
-
     async def on_execute(self) -> Any:  # type: ignore[override]
         context = self.execution_context
         document = context.graphql_document
@@ -194,16 +255,21 @@ class QueryCost(SchemaExtension):
         if operation is None or operation.operation == OperationType.SUBSCRIPTION:
             yield
             return
-        schema = context.schema._schema
-        self.requested = requested_cost(schema, operation, fragments, context.variables)
+        self.requested = _cached_cost(
+            context.schema._schema,
+            document,
+            operation,
+            fragments,
+            context.operation_name,
+            context.variables,
+        )
         if operation.operation == OperationType.MUTATION:
             self.mutations = sum(
                 1 for s in operation.selection_set.selections if isinstance(s, FieldNode)
             )
-        redis = get_redis()
-        key = self._window_key()
-        used = int(await redis.get(key) or 0)
+        caller = self._caller()
         budget = self._budget()
+        used = await METER.used(caller, self.settings.cost_sync_seconds)
         self.available = max(budget - used, 0)
         refusal = None
         if self.requested > self.settings.max_query_cost:
@@ -222,14 +288,10 @@ class QueryCost(SchemaExtension):
             yield
             return
         yield
-        result = context.result
-        data = getattr(result, "data", None)
+        data = getattr(context.result, "data", None)
         self.actual = actual_cost(data, mutation_fields=self.mutations)
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.incrby(key, self.actual)
-            pipe.expire(key, WINDOW_SECONDS * 2)
-            spent = (await pipe.execute())[0]
-        self.available = max(budget - int(spent), 0)
+        METER.charge(caller, self.actual)
+        self.available = max(self.available - self.actual, 0)
 
     def get_results(self) -> dict[str, Any]:
         if self.available is None:

@@ -57,7 +57,7 @@ async def test_a_costly_query_is_refused_before_it_runs(client):
 
 
 async def test_each_caller_has_a_budget_a_minute(settings):
-    tight = replace(settings, cost_per_minute=250)
+    tight = replace(settings, cost_per_minute=250, cost_sync_seconds=0)
     app = create_app(tight, manage_resources=False)
     query = "{ serverInfo { version } creditProjects { id } }"  # requested: 101
 
@@ -81,3 +81,18 @@ async def test_each_caller_has_a_budget_a_minute(settings):
     async with caller("10.0.0.8") as http:  # another caller has its own budget
         fine = (await http.post("/graphql", json={"query": query})).json()
         assert "errors" not in fine
+
+
+async def test_processes_learn_each_others_spending_at_their_next_sync(settings):
+    from backend.api.cost import CostMeter
+
+    one, two = CostMeter(), CostMeter()  # two server processes
+    assert await one.used("citizen:a", 0) == 0
+    one.charge("citizen:a", 120)
+    assert await one.used("citizen:a", 60) == 120  # not due: its own charge, no round trip
+    assert await two.used("citizen:a", 0) == 0  # not yet sent
+    assert await one.used("citizen:a", 0) == 120  # sent now
+    assert await two.used("citizen:a", 0) == 120
+    two.charge("citizen:a", 30)
+    assert await two.used("citizen:a", 0) == 150
+    assert await one.used("citizen:a", 0) == 150
