@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import jobs
 from backend.accounts.oauth import token_endpoint
+from backend.accounts.privacy_api import ROUTES as PRIVACY_ROUTES
 from backend.api.schema import build_schema
 from backend.api.trusted import TrustedDocuments
 from backend.api.view import GraphQLView, error_response
@@ -255,6 +256,7 @@ def create_app(
             Route("/metrics", metrics),
             *MARKET_ROUTES,
             *CERTIFICATE_ROUTES,
+            *PRIVACY_ROUTES,
         ],
         lifespan=lifespan,
     )

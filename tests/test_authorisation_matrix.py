@@ -761,6 +761,17 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: {"i": {"optIn": False}},
         persons_only(),
     ),
+    "deleteMyAccount": (
+        "mutation ($i: DeleteMyAccountInput!) { deleteMyAccount(input: $i) { __typename ... on Error { code } } }",
+        # not the caller's number: refused, nothing deleted
+        lambda w: {"i": {"confirmPhone": "+8613000000000"}},
+        row("INVALID_INPUT", anonymous="unauthenticated", platform="forbidden"),
+    ),
+    "deidentifiedHoldings": (
+        "{ deidentifiedHoldings { holder } }",
+        lambda w: None,
+        authority_only(),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from backend.accounts import privacy_api
 from backend.accounts import schema as accounts_schema
 from backend.api import server_info
 from backend.api.errors import (
@@ -48,6 +49,7 @@ Query = merge_types(
         credits_schema.RegistryQuery,
         market_schema.Query,
         certificates_schema.Query,
+        privacy_api.Query,
         audit_schema.Query,
     ),
 )
@@ -65,6 +67,7 @@ Mutation = merge_types(
         credits_schema.RegistryMutation,
         market_schema.Mutation,
         certificates_schema.Mutation,
+        privacy_api.Mutation,
     ),
 )
 Subscription = merge_types(
