@@ -772,6 +772,20 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
         lambda w: None,
         authority_only(),
     ),
+    "myAppeals": ("{ myAppeals { id } }", lambda w: None, persons_only()),
+    "appeals": ("{ appeals { id } }", lambda w: None, authority_only()),
+    "fileAppeal": (
+        "mutation ($i: FileAppealInput!) { fileAppeal(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {
+            "i": {"kind": "REJECTION", "reference": f"matrix:{uuid.uuid4()}", "text": "matrix"}
+        },
+        persons_only(),
+    ),
+    "answerAppeal": (
+        "mutation ($i: AnswerAppealInput!) { answerAppeal(input: $i) { __typename ... on Error { code } } }",
+        lambda w: {"i": {"appealId": str(uuid.uuid4()), "uphold": False, "answer": "matrix"}},
+        row("forbidden", anonymous="unauthenticated", authority="NOT_FOUND"),
+    ),
     # Last: it ends the caller's session.
     "logOut": ("mutation { logOut(input: {}) { sessionsEnded } }", lambda w: None, persons_only()),
 }

@@ -32,6 +32,7 @@ from backend.market import schema as market_schema
 from backend.methodology import schema as methodology_schema
 from backend.rewards import schema as rewards_schema
 from backend.settings import Settings
+from backend.supervision import schema as supervision_schema
 
 Query = merge_types(
     "Query",
@@ -50,6 +51,7 @@ Query = merge_types(
         market_schema.Query,
         certificates_schema.Query,
         privacy_api.Query,
+        supervision_schema.Query,
         audit_schema.Query,
     ),
 )
@@ -68,6 +70,7 @@ Mutation = merge_types(
         market_schema.Mutation,
         certificates_schema.Mutation,
         privacy_api.Mutation,
+        supervision_schema.Mutation,
     ),
 )
 Subscription = merge_types(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from backend.api.connection import Connection
@@ -22,6 +24,11 @@ class Query:
         object_id: str | None = None,
         first: int | None = None,
         after: str | None = None,
+        action: Annotated[
+            str | None,
+            strawberry.argument(description="An action, or a dotted prefix such as 'market'."),
+        ] = None,
+        actor_id: str | None = None,
     ) -> Connection[AuditEventType]:
         page = await service.list_events(
             actor=info.context.actor,
@@ -29,5 +36,7 @@ class Query:
             object_id=object_id,
             first=first,
             after=after,
+            action=action,
+            actor_id=actor_id,
         )
         return Connection[AuditEventType].from_page(page, AuditEventType.from_row)

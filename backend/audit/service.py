@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tortoise.expressions import Q
+
 from backend.audit.models import AuditEvent
 from backend.kit import clock, db
 from backend.kit.actor import Actor, require_kind
@@ -58,10 +60,18 @@ async def list_events(
     object_id: str | None,
     first: int | None,
     after: str | None,
+    action: str | None = None,
+    actor_id: str | None = None,
 ) -> Page[AuditEvent]:
-    """A page of the log, newest first (supervision reads it; nobody else may)."""
+    """A page of the log, newest first (supervision reads it; nobody else may). `action` matches
+    a name or a dotted prefix ("market" finds market.paid, market.refunded ...)."""
     require_kind(actor, "authority")
     queryset = AuditEvent.all()
+    if action is not None:
+        prefix = action.rstrip(".")
+        queryset = queryset.filter(Q(action__startswith=f"{prefix}.") | Q(action=prefix))
+    if actor_id is not None:
+        queryset = queryset.filter(actor_id=actor_id)
     if object_type is not None:
         queryset = queryset.filter(object_type=object_type)
     if object_id is not None:

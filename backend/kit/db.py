@@ -42,6 +42,7 @@ MODEL_MODULES = [
     "backend.credits.models",
     "backend.market.models",
     "backend.certificates.models",
+    "backend.supervision.models",
 ]
 MIGRATIONS_MODULE = "backend.migrations"
 
