@@ -111,6 +111,11 @@ def _code_of(error: GraphQLError) -> str:
     return "BAD_USER_INPUT"
 
 
+def _fields_of(error: DomainError) -> dict[str, Any]:
+    field = error.params.get("field")
+    return {"field": field} if isinstance(field, str) else {}
+
+
 def convert_errors(errors: list[GraphQLError], language: str) -> None:
     """Give every error in `errors[]` a code, mask internal ones, translate public ones.
 
@@ -129,6 +134,14 @@ def _convert(error: GraphQLError, language: str) -> GraphQLError:
             nodes=error.nodes,
             path=error.path,
             extensions={"code": original.code},
+        )
+    if isinstance(original, DomainError):
+        # An expected failure in a query field (bad arguments, say): typed, not internal.
+        return GraphQLError(
+            original.message(language),
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": original.code, **_fields_of(original)},
         )
     # Errors without a path come from parsing, validating or coercing the request itself.
     if isinstance(original, GraphQLError) or original is None or error.path is None:

@@ -291,3 +291,14 @@ async def test_internal_errors_are_masked(client, monkeypatch):
     assert error["message"] == "Internal server error."
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert "hunter2" not in response.text
+
+
+async def test_bad_arguments_to_a_query_field_are_a_typed_error_not_an_internal_one(client):
+    # Found by tests/test_fuzz.py: these were INTERNAL_SERVER_ERROR before.
+    for query, field in (
+        ("{ leaderboard(first: 0) { rank } }", "first"),
+        ('{ creditBlocks(holderId: "not-an-id") { id } }', "holderId"),
+    ):
+        body = await gql(client, query)
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "INVALID_INPUT", "field": field}, body

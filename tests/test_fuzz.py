@@ -1,0 +1,96 @@
+"""Fuzzing (RELIABILITY.md tools; issue 12): schemathesis generates requests for every operation of
+the schema, in GraphQL mode; each is sent to a real server process as an anonymous caller, a
+citizen and the authority. None may get a 5xx or an internal error, and `verify-ledger` is clean
+afterwards. Bounded for CI: TPH_FUZZ_EXAMPLES examples per operation (5 by default, about 15 s)."""
+
+import asyncio
+import os
+import warnings
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+
+from backend import verify
+from backend.settings import ROOT
+from tests.conftest import bearer, log_in, make_admin
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = int(os.environ.get("TPH_FUZZ_EXAMPLES", "5"))
+
+
+def _register_scalars() -> None:
+    from datetime import UTC
+
+    import schemathesis.graphql
+    from graphql import StringValueNode
+    from hypothesis import strategies as st
+
+    def text_node(values: st.SearchStrategy[str]) -> st.SearchStrategy[StringValueNode]:
+        return values.map(lambda v: StringValueNode(value=v))
+
+    schemathesis.graphql.scalar(
+        "Int64", text_node(st.integers(-(2**63), 2**63 - 1).map(str) | st.text(max_size=20))
+    )
+    schemathesis.graphql.scalar(
+        "DateTime",
+        text_node(
+            st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()) | st.text(max_size=30)
+        ),
+    )
+    schemathesis.graphql.scalar("JSON", text_node(st.text(max_size=30)))
+
+
+def operations() -> list:
+    from schemathesis.graphql import from_file
+
+    _register_scalars()
+    schema = from_file((ROOT / "schema" / "schema.graphql").read_text())
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+async def test_generated_requests_never_fail_the_server(live_server_factory, client, sms):
+    admin = await make_admin(client, sms, "+8613100000009")
+    citizen = await log_in(client, sms, "+8613100000001")
+    roles = {
+        "anonymous": {},
+        "citizen": bearer(citizen["accessToken"]),
+        "authority": bearer(admin["accessToken"]),
+    }
+    server = live_server_factory()
+    failures: list[tuple[str, str, str, int, str]] = []
+    sent = 0
+
+    def checker(http: httpx.Client, label: str, strategy):
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy)
+        def check(case) -> None:
+            nonlocal sent
+            for role, headers in roles.items():
+                response = http.post("/graphql", json={"query": case.body}, headers=headers)
+                sent += 1
+                if response.status_code >= 500 or "INTERNAL_SERVER_ERROR" in response.text:
+                    failures.append(
+                        (label, role, case.body, response.status_code, response.text[:300])
+                    )
+
+        return check
+
+    def fuzz() -> None:
+        warnings.simplefilter("ignore")
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            for operation in operations():
+                checker(http, operation.label, operation.as_strategy())()
+
+    await asyncio.to_thread(fuzz)
+    assert failures == [], failures[:5]
+    assert sent >= 100 * len(roles)  # every operation was exercised
+    assert "Traceback" not in server.output()
+    assert await verify.verify_all() == []
