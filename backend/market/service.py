@@ -158,6 +158,14 @@ async def _locked_listing(listing_id: str) -> CreditListing | None:
     return await CreditListing.filter(public_id=public_id).select_for_update().first()
 
 
+async def _on_sale(listing_id: str, currency: ListingCurrency) -> CreditListing:
+    """An active listing in `currency`, row-locked; NotFound for anything else."""
+    listing = await _locked_listing(listing_id)
+    if listing is None or listing.status != ListingStatus.ACTIVE or listing.currency != currency:
+        raise _listing_not_found()
+    return listing
+
+
 async def withdraw_listing(*, actor: Actor, listing_id: str) -> CreditListing:
     """The seller takes its unsold units back (units locked by open orders follow their order)."""
     holder = registry.holding_account_of(actor)
@@ -222,13 +230,7 @@ async def order_credits(
     idempotency.check_key(idempotency_key)
 
     async def work() -> int:
-        listing = await _locked_listing(listing_id)
-        if (
-            listing is None
-            or listing.status != ListingStatus.ACTIVE
-            or listing.currency != ListingCurrency.FEN
-        ):
-            raise _listing_not_found()
+        listing = await _on_sale(listing_id, ListingCurrency.FEN)
         if str(listing.seller_id) == buyer:
             raise InvalidInput(
                 field="listingId", reason="this is your own listing", reason_zh="不能购买自己的挂牌"
@@ -570,13 +572,7 @@ async def buy_with_points(
     idempotency.check_key(idempotency_key)
 
     async def work() -> int:
-        listing = await _locked_listing(listing_id)
-        if (
-            listing is None
-            or listing.status != ListingStatus.ACTIVE
-            or listing.currency != ListingCurrency.POINTS
-        ):
-            raise _listing_not_found()
+        listing = await _on_sale(listing_id, ListingCurrency.POINTS)
         if quantity > listing.available_kg:
             raise NotEnoughUnits(available=listing.available_kg, requested=quantity)
         now = clock.now()
