@@ -19,6 +19,7 @@ from reportlab.pdfgen import canvas
 
 from backend.certificates import service
 from backend.certificates.models import Certificate
+from backend.credits.models import CreditRetirement
 from backend.credits.registry import serial_label
 from backend.kit import clock
 from backend.settings import get_settings
@@ -36,11 +37,15 @@ def page_url(certificate: Certificate) -> str:
     return f"{base}/certificates/{quote(certificate.number)}?code={certificate.verification_code}"
 
 
-async def facts(certificate: Certificate) -> dict[str, Any]:
-    """Everything the page and the PDF show."""
+async def facts(
+    certificate: Certificate, backing: list[CreditRetirement] | None = None
+) -> dict[str, Any]:
+    """Everything the page and the PDF show. `backing`: its retirements, when already loaded."""
     claim = certificate.claim
+    if backing is None:
+        backing = (await service.retirements_of([certificate]))[certificate.id]
     retirements = []
-    for retirement in await service.retirements_of(certificate):
+    for retirement in backing:
         block = retirement.block
         issuance = block.issuance
         project = issuance.project

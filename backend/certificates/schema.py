@@ -17,6 +17,7 @@ from backend.api.errors import (
 )
 from backend.api.scalars import Int64
 from backend.certificates import disclosure, models, render, service
+from backend.credits.models import CreditRetirement
 from backend.credits.types import NotEnoughUnitsError
 from backend.ledger.types import InsufficientPointsError
 
@@ -116,8 +117,12 @@ class CertificateType:
     )
 
 
-async def certificate_type(row: models.Certificate, code_matches: bool | None) -> CertificateType:
-    data = await render.facts(row)
+async def certificate_type(
+    row: models.Certificate,
+    code_matches: bool | None,
+    backing: list[CreditRetirement] | None = None,
+) -> CertificateType:
+    data = await render.facts(row, backing)
     return CertificateType(
         number=data["number"],
         display_name=data["display_name"],
@@ -350,10 +355,9 @@ class Query:
 
     @strawberry.field(description="Your certificates (or your organisation's), newest first.")
     async def my_certificates(self, info: Info) -> list[CertificateType]:
-        return [
-            await certificate_type(r, None)
-            for r in await service.certificates_of(info.context.actor)
-        ]
+        rows = await service.certificates_of(info.context.actor)
+        backing = await service.retirements_of(rows)  # one query for all of them
+        return [await certificate_type(r, None, backing[r.id]) for r in rows]
 
     @strawberry.field(
         description="Verify a certificate by its number, and its code if you have it (public)."

@@ -459,12 +459,17 @@ async def find(number: str) -> Certificate | None:
     return await Certificate.get_or_none(number=number.strip().upper()).select_related("claim")
 
 
-async def retirements_of(certificate: Certificate) -> list[CreditRetirement]:
-    return (
-        await CreditRetirement.filter(certificate_id=certificate.id)
+async def retirements_of(certificates: list[Certificate]) -> dict[int, list[CreditRetirement]]:
+    """The retirements backing each certificate, with their lineage, in one query."""
+    found: dict[int, list[CreditRetirement]] = {c.id: [] for c in certificates}
+    rows = (
+        await CreditRetirement.filter(certificate_id__in=list(found))
         .select_related("block", "block__issuance", "block__issuance__project")
         .order_by("id")
     )
+    for row in rows:
+        found[row.certificate_id].append(row)  # type: ignore[index]
+    return found
 
 
 async def certificates_of(actor: Actor) -> list[Certificate]:

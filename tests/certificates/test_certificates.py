@@ -313,3 +313,26 @@ async def test_one_retirement_backs_one_certificate(world):
     ]
     assert backing[0] and backing[1] and not backing[0] & backing[1]
     assert await verify.verify_all() == []
+
+
+async def test_my_certificates_read_their_retirements_in_one_query(world, execute):
+    from tests.conftest import count_queries
+
+    alice = await citizen()
+    await given(world, alice, 12)
+    for n in range(3):
+        claim = await service.create_claim(
+            actor=alice, kind="TRIP", title=f"t{n}", items=[("CAR_KM", "20")]
+        )
+        await service.neutralise(
+            actor=alice,
+            claim_id=str(claim.public_id),
+            display_name="x",
+            idempotency_key=f"many-{n}-{uuid.uuid4().hex[:6]}",
+        )
+    with count_queries() as counter:
+        body = await execute(
+            "{ myCertificates { number retirements { serialFrom } } }", actor=alice
+        )
+    assert [len(c["retirements"]) for c in body.data["myCertificates"]] == [1, 1, 1]
+    assert sum("credit_retirement" in s for s in counter.statements) == 1
