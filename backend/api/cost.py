@@ -63,13 +63,15 @@ def requested_cost(
         OperationType.MUTATION: schema.mutation_type,
         OperationType.SUBSCRIPTION: schema.subscription_type,
     }[operation.operation]
-    extra = MUTATION_COST if operation.operation == OperationType.MUTATION else 0
     cost = _selection_cost(schema, root, operation.selection_set, fragments, variables or {}, ())
-    if extra:
-        cost += extra * sum(
-            1 for s in operation.selection_set.selections if isinstance(s, FieldNode)
-        )
-    return cost
+    return cost + MUTATION_COST * mutation_fields(operation)
+
+
+def mutation_fields(operation: OperationDefinitionNode) -> int:
+    """How many mutations an operation runs (its root fields, when it is a mutation)."""
+    if operation.operation != OperationType.MUTATION:
+        return 0
+    return sum(1 for s in operation.selection_set.selections if isinstance(s, FieldNode))
 
 
 def _page_argument(selection: FieldNode, variables: dict[str, Any]) -> int | None:
@@ -263,10 +265,7 @@ class QueryCost(SchemaExtension):
             context.operation_name,
             context.variables,
         )
-        if operation.operation == OperationType.MUTATION:
-            self.mutations = sum(
-                1 for s in operation.selection_set.selections if isinstance(s, FieldNode)
-            )
+        self.mutations = mutation_fields(operation)
         caller = self._caller()
         budget = self._budget()
         used = await METER.used(caller, self.settings.cost_sync_seconds)

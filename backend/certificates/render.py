@@ -9,7 +9,7 @@ import io
 from typing import Any
 from urllib.parse import quote
 
-from reportlab.graphics import renderSVG
+from reportlab.graphics import renderPDF, renderSVG
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.pagesizes import A4
@@ -187,8 +187,6 @@ def pdf(data: dict[str, Any]) -> bytes:
         )
         if y < 200:
             break
-    from reportlab.graphics import renderPDF
-
     renderPDF.draw(_qr(data["url"], 140), sheet, width - 196, 56)
     sheet.setFont("Helvetica", 8)
     sheet.drawString(56, 60, data["url"])
