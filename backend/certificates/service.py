@@ -349,12 +349,7 @@ async def neutralise(
             raise NotFound(what="listing", what_zh="挂牌")
 
     async def held_kg() -> int:
-        rows = await db.fetch(
-            "SELECT COALESCE(SUM(serial_end - serial_start + 1), 0) AS kg FROM credit_block"
-            " WHERE holder_id = $1 AND status = 'HELD'",
-            uuid.UUID(holder),
-        )
-        return int(rows[0]["kg"])
+        return (await registry.kg_by_status(holder)).get("HELD", 0)
 
     # An order in fen is placed (and paid) outside this transaction: it is idempotent by its key.
     if listing is not None and listing.currency == ListingCurrency.FEN:

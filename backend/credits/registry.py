@@ -95,12 +95,17 @@ async def holdings(actor: Actor) -> tuple[str, list[CreditBlock], dict[str, int]
         .order_by("project_number", "serial_start")
         .limit(500)
     )
+    return holder, blocks, await kg_by_status(holder)
+
+
+async def kg_by_status(holder: str) -> dict[str, int]:
+    """A holding account's kilograms by block status (HELD, LISTED, RETIRED ...)."""
     rows = await db.fetch(
         "SELECT status, SUM(serial_end - serial_start + 1) AS kg FROM credit_block"
         " WHERE holder_id = $1 GROUP BY status",
         uuid.UUID(holder),
     )
-    return holder, blocks, {row["status"]: int(row["kg"]) for row in rows}
+    return {row["status"]: int(row["kg"]) for row in rows}
 
 
 async def public_blocks(*, holder_id: str | None = None) -> list[CreditBlock]:
