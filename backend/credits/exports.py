@@ -181,7 +181,7 @@ async def public_exports() -> list[tuple[CreditExport, str]]:
     """Exports, newest first, with the holder's public name."""
     rows = (
         await CreditExport.all()
-        .select_related("block", "block__issuance")
+        .select_related("block")  # its project number and vintage name the serials
         .order_by("-id")
         .limit(500)
     )
