@@ -112,6 +112,9 @@ class Settings:
     # Query cost (objects returned, Shopify's measure): per request, and per caller a minute.
     max_query_cost: int = 20000
     cost_per_minute: int = 200000
+    # Every request from one address (signed in or not) shares this budget besides the caller's
+    # own; data platforms are counted by platform instead (PLATFORM_FACTOR x cost_per_minute).
+    cost_per_address_minute: int = 1000000
     # How often each process adds its callers' spending to Redis (and learns the others').
     cost_sync_seconds: float = 0.5
     # Production accepts only trusted documents from end users and anonymous callers.
@@ -220,6 +223,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_tokens=_int(env, "TPH_MAX_TOKENS", 2000, minimum=50),
         max_query_cost=_int(env, "TPH_MAX_QUERY_COST", 20000, minimum=10),
         cost_per_minute=_int(env, "TPH_COST_PER_MINUTE", 200000, minimum=10),
+        cost_per_address_minute=_int(env, "TPH_COST_PER_ADDRESS_MINUTE", 1000000, minimum=10),
         cost_sync_seconds=float(_int(env, "TPH_COST_SYNC_MS", 500, minimum=0)) / 1000,
         trusted_documents_only=_bool(env, "TPH_TRUSTED_DOCUMENTS_ONLY", production),
         graphiql=_bool(env, "TPH_GRAPHIQL", not production),

@@ -1,18 +1,20 @@
-"""Query cost (RELIABILITY.md 11, after Shopify's GraphQL API): what a request may cost, a budget
-per caller and minute kept in Redis, and both reported in `extensions.cost`.
+"""Query cost (RELIABILITY.md 11, after Shopify's GraphQL API): what a request may cost, budgets
+a minute kept in Redis (per subject, per address, per data platform), and both reported in
+`extensions.cost`. The platforms' bulk route is charged to the same budget as the GraphQL mutation.
 
 Cost counts objects, as Shopify does: every field that returns an object (or a list of objects)
 costs 1 for each object; scalars and enums are free; a mutation field costs 10 besides. A list's
 size is its `first`/`last` argument, or `DEFAULT_LIST_SIZE` for lists without one (the service
 caps those lists at a few hundred). The requested cost is computed from the document before
 anything runs, and a request is refused when it exceeds the per-request maximum or what is left of
-the caller's budget this minute; the actual cost (the objects the response holds) is what the
+any of its budgets this minute; the actual cost (the objects the response holds) is what the
 budget is charged.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -34,6 +36,7 @@ from graphql import (
 from graphql.execution import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
+from backend.kit.actor import Actor
 from backend.kit.redis import get_redis
 from backend.settings import Settings
 
@@ -214,6 +217,80 @@ def _cached_cost(
     return cost
 
 
+@dataclass(frozen=True)
+class Budget:
+    """One allowance a request is charged to: `key` in Redis, `limit` a minute, and `scope`
+    (SUBJECT: the signed-in person or organisation, or an anonymous caller's address;
+    ADDRESS: every request from one address; PLATFORM: a data platform)."""
+
+    key: str
+    limit: int
+    scope: str
+
+
+def budgets_for(actor: Actor | None, address: str, settings: Settings) -> tuple[Budget, ...]:
+    """The budgets a request is charged to. A data platform is counted by platform alone (its
+    servers may share addresses with nobody else, or many); everyone else by subject and by
+    address, so neither one account used from many addresses nor many accounts used from one
+    address escapes a limit."""
+    if actor is not None and actor.kind == "platform" and actor.id:
+        return (
+            Budget(f"platform:{actor.id}", settings.cost_per_minute * PLATFORM_FACTOR, "PLATFORM"),
+        )
+    by_address = Budget(f"addr:{address}", settings.cost_per_address_minute, "ADDRESS")
+    if actor is not None and not actor.is_anonymous and actor.id:
+        subject = Budget(f"{actor.kind}:{actor.id}", settings.cost_per_minute, "SUBJECT")
+    else:
+        subject = Budget(f"ip:{address}", settings.cost_per_minute, "SUBJECT")
+    return (subject, by_address)
+
+
+def client_address(request: Any) -> str:
+    """The caller's address as the server saw it (uvicorn's proxy_headers resolve
+    X-Forwarded-For from the proxies named in FORWARDED_ALLOW_IPS)."""
+    client = getattr(request, "client", None)
+    return client.host if client and client.host else "unknown"
+
+
+@dataclass
+class Admission:
+    """What is left of the budgets before a request, and the one that binds."""
+
+    budgets: tuple[Budget, ...]
+    binding: Budget
+    available: int
+
+    def charge(self, cost: int) -> None:
+        for budget in self.budgets:
+            METER.charge(budget.key, cost)
+        self.available = max(self.available - cost, 0)
+
+    @property
+    def retry_after_seconds(self) -> int:
+        return max(WINDOW_SECONDS - int(time.time()) % WINDOW_SECONDS, 1)
+
+
+async def admit(budgets: tuple[Budget, ...], settings: Settings) -> Admission:
+    left = [
+        (budget, max(budget.limit - await METER.used(budget.key, settings.cost_sync_seconds), 0))
+        for budget in budgets
+    ]
+    binding, available = min(left, key=lambda pair: pair[1])
+    return Admission(budgets=budgets, binding=binding, available=available)
+
+
+def throttled_message(requested: int, admission: Admission) -> str:
+    whose = {
+        "SUBJECT": "your",
+        "ADDRESS": "your address's",
+        "PLATFORM": "your platform's",
+    }[admission.binding.scope]
+    return (
+        f"Throttled: this request would cost {requested} and {admission.available} of "
+        f"{whose} {admission.binding.limit} a minute is left."
+    )
+
+
 class QueryCost(SchemaExtension):
     """Refuses a request over its cost limits before it runs; charges and reports what it cost."""
 
@@ -221,23 +298,15 @@ class QueryCost(SchemaExtension):
         self.settings = settings
         self.requested = 0
         self.actual: int | None = None
-        self.available: int | None = None
+        self.admission: Admission | None = None
         self.mutations = 0
 
-    def _caller(self) -> str:
+    def _budgets(self) -> tuple[Budget, ...]:
         context = self.execution_context.context
-        actor = getattr(context, "actor", None)
-        if actor is not None and not actor.is_anonymous and actor.id:
-            return f"{actor.kind}:{actor.id}"
-        request = getattr(context, "request", None)
-        client = getattr(request, "client", None)
-        return f"ip:{client.host if client else 'unknown'}"
-
-    def _budget(self) -> int:
-        actor = getattr(self.execution_context.context, "actor", None)
-        # A data platform's servers report batches of up to 1,000 records: a larger allowance.
-        return self.settings.cost_per_minute * (
-            PLATFORM_FACTOR if actor and actor.kind == "platform" else 1
+        return budgets_for(
+            getattr(context, "actor", None),
+            client_address(getattr(context, "request", None)),
+            self.settings,
         )
 
     async def on_execute(self) -> Any:  # type: ignore[override]
@@ -266,20 +335,22 @@ class QueryCost(SchemaExtension):
             context.variables,
         )
         self.mutations = mutation_fields(operation)
-        caller = self._caller()
-        budget = self._budget()
-        used = await METER.used(caller, self.settings.cost_sync_seconds)
-        self.available = max(budget - used, 0)
+        admission = self.admission = await admit(self._budgets(), self.settings)
         refusal = None
         if self.requested > self.settings.max_query_cost:
             refusal = GraphQLError(
                 f"This query would cost {self.requested}, more than the {self.settings.max_query_cost} a request may.",
                 extensions={"code": "QUERY_TOO_COSTLY", "requestedQueryCost": self.requested},
             )
-        elif self.requested > self.available:
+        elif self.requested > admission.available:
             refusal = GraphQLError(
-                f"Throttled: this query would cost {self.requested} and {self.available} of your {budget} a minute is left.",
-                extensions={"code": "THROTTLED", "requestedQueryCost": self.requested},
+                throttled_message(self.requested, admission),
+                extensions={
+                    "code": "THROTTLED",
+                    "requestedQueryCost": self.requested,
+                    "budget": admission.binding.scope,
+                    "retryAfterSeconds": admission.retry_after_seconds,
+                },
             )
         if refusal is not None:
             context.result = ExecutionResult(data=None, errors=[refusal])
@@ -289,19 +360,19 @@ class QueryCost(SchemaExtension):
         yield
         data = getattr(context.result, "data", None)
         self.actual = actual_cost(data, mutation_fields=self.mutations)
-        METER.charge(caller, self.actual)
-        self.available = max(self.available - self.actual, 0)
+        admission.charge(self.actual)
 
     def get_results(self) -> dict[str, Any]:
-        if self.available is None:
+        if self.admission is None:
             return {}
         return {
             "cost": {
                 "requestedQueryCost": self.requested,
                 "actualQueryCost": self.actual,
                 "throttleStatus": {
-                    "maximumAvailable": self._budget(),
-                    "currentlyAvailable": self.available,
+                    "maximumAvailable": self.admission.binding.limit,
+                    "currentlyAvailable": self.admission.available,
+                    "budget": self.admission.binding.scope,
                 },
             }
         }

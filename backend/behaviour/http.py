@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from backend.accounts.authn import authenticate
+from backend.api import cost
 from backend.behaviour import ingestion
 from backend.kit.errors import (
     DomainError,
@@ -49,6 +50,16 @@ async def records_endpoint(request: Request) -> JSONResponse:
         return _error(400, "BAD_REQUEST", "The body is not valid JSON.")
     if not isinstance(records, list):
         return _error(400, "BAD_REQUEST", 'The body must be {"records": [...]}.')
+    # The same budget as the GraphQL mutation: an outcome costs one, the request MUTATION_COST.
+    settings = request.app.state.settings
+    admission = await cost.admit(
+        cost.budgets_for(actor, cost.client_address(request), settings), settings
+    )
+    requested = len(records) + cost.MUTATION_COST
+    if requested > admission.available:
+        throttled = _error(429, "THROTTLED", cost.throttled_message(requested, admission))
+        throttled.headers["Retry-After"] = str(admission.retry_after_seconds)
+        return throttled
     try:
         outcomes = await ingestion.report(actor=actor, records=records)
     except Forbidden as refused:
@@ -59,6 +70,7 @@ async def records_endpoint(request: Request) -> JSONResponse:
         return _error(400, refused.code, refused.message(language))
     except DomainError as refused:
         return _error(400, refused.code, refused.message(language))
+    admission.charge(len(outcomes) + cost.MUTATION_COST)
     return JSONResponse(
         {
             "outcomes": [

@@ -69,12 +69,18 @@ async def test_each_caller_has_a_budget_a_minute(settings):
         first = (await http.post("/graphql", json={"query": query})).json()
         cost = first["extensions"]["cost"]
         assert cost["requestedQueryCost"] == 101 and cost["actualQueryCost"] == 1
-        assert cost["throttleStatus"] == {"maximumAvailable": 250, "currentlyAvailable": 249}
+        assert cost["throttleStatus"] == {
+            "maximumAvailable": 250,
+            "currentlyAvailable": 249,
+            "budget": "SUBJECT",
+        }
         # what this caller's other requests used this minute (as the response's objects count)
         window = int(time.time()) // WINDOW_SECONDS
         await get_redis().incrby(f"cost:ip:10.0.0.7:{window}", 200)  # 250 - 1 - 200 = 49
         refused = (await http.post("/graphql", json={"query": query})).json()
         assert refused["errors"][0]["extensions"]["code"] == "THROTTLED"
+        assert refused["errors"][0]["extensions"]["budget"] == "SUBJECT"
+        assert 1 <= refused["errors"][0]["extensions"]["retryAfterSeconds"] <= WINDOW_SECONDS
         assert refused["data"] is None
         # 49, or 50 if the minute turned between the two requests
         assert refused["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] in (49, 50)
@@ -96,3 +102,53 @@ async def test_processes_learn_each_others_spending_at_their_next_sync(settings)
     two.charge("citizen:a", 30)
     assert await two.used("citizen:a", 0) == 150
     assert await one.used("citizen:a", 0) == 150
+
+
+def _caller(app, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 1234))
+    return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+
+async def test_signed_in_callers_share_their_address_budget(settings, sms):
+    """One address cannot spend more than its budget by signing in as many accounts, and a
+    signed-in person is also held to their own budget whatever address they use."""
+    from tests.conftest import bearer, log_in
+
+    tight = replace(
+        settings, cost_per_minute=100_000, cost_per_address_minute=300, cost_sync_seconds=0
+    )
+    app = create_app(tight, manage_resources=False)
+    async with _caller(app, "10.0.1.1") as http:
+        ann = (await log_in(http, sms, "+8613900007001"))["accessToken"]
+    async with _caller(app, "10.0.1.2") as http:
+        ben = (await log_in(http, sms, "+8613900007002"))["accessToken"]
+    query = "{ me { id } creditProjects { id } }"  # requested: 101
+    window = int(time.time()) // WINDOW_SECONDS
+    async with _caller(app, "10.0.1.9") as http:
+        fine = (await http.post("/graphql", json={"query": query}, headers=bearer(ann))).json()
+        assert "errors" not in fine, fine
+        status = fine["extensions"]["cost"]["throttleStatus"]
+        assert status["budget"] == "ADDRESS" and status["maximumAvailable"] == 300
+        assert status["currentlyAvailable"] == 300 - fine["extensions"]["cost"]["actualQueryCost"]
+        # the address's other callers (other processes) spent 250 more this minute
+        await get_redis().incrby(f"cost:addr:10.0.1.9:{window}", 250)
+        refused = (await http.post("/graphql", json={"query": query}, headers=bearer(ben))).json()
+        assert refused["data"] is None
+        [error] = refused["errors"]
+        assert error["extensions"]["code"] == "THROTTLED"
+        assert error["extensions"]["budget"] == "ADDRESS"
+        assert "address" in error["message"]
+        # an anonymous caller at that address is held to it as well
+        anonymous = (await http.post("/graphql", json={"query": query})).json()
+        assert anonymous["errors"][0]["extensions"]["budget"] == "ADDRESS"
+    async with _caller(app, "10.0.1.10") as http:  # the same person from another address
+        moved = (await http.post("/graphql", json={"query": query}, headers=bearer(ben))).json()
+        assert "errors" not in moved, moved
+    # the person's own budget still binds wherever they are
+    import jwt
+
+    person = jwt.decode(ben, options={"verify_signature": False})["sub"]
+    await get_redis().incrby(f"cost:citizen:{person}:{window}", 100_000)
+    async with _caller(app, "10.0.1.11") as http:
+        refused = (await http.post("/graphql", json={"query": query}, headers=bearer(ben))).json()
+        assert refused["errors"][0]["extensions"]["budget"] == "SUBJECT"

@@ -166,3 +166,51 @@ async def test_the_bulk_route_refuses_what_is_not_a_platform_or_not_a_batch(worl
             headers=bearer(citizen_tokens["accessToken"]),
         )
     ).status_code == 403
+
+
+async def test_a_platform_has_one_budget_for_both_paths(world, settings):
+    """A platform is counted by platform (its servers' addresses do not matter): each outcome
+    costs one on either path, and past the budget both refuse before anything is written."""
+    import time
+    from dataclasses import replace
+
+    import httpx
+
+    from backend.api.cost import WINDOW_SECONDS
+    from backend.app import create_app
+    from backend.kit.redis import get_redis
+
+    # 200 a minute for the platform; 10 for an address, which would refuse the first batch
+    tight = replace(settings, cost_per_minute=10, cost_per_address_minute=10, cost_sync_seconds=0)
+    app = create_app(tight, manage_resources=False)
+    headers = {"authorization": f"Bearer {await platform_token(world)}"}
+    transport = httpx.ASGITransport(app=app, client=("10.0.2.1", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        first = await http.post(
+            "/platform/v1/records", json={"records": batch(world.alice_ref)[:1]}, headers=headers
+        )
+        assert first.status_code == 200, first.text
+        balance = (await queries.summary(Subject(SubjectKind.PERSON, world.alice.id))).balance
+        assert balance > 0
+        window = int(time.time()) // WINDOW_SECONDS
+        await get_redis().incrby(f"cost:platform:{world.platform_id}:{window}", 180)  # 11 + 180
+        records = batch(world.alice_ref)[2:3]  # a new record
+        refused = await http.post(
+            "/platform/v1/records", json={"records": records}, headers=headers
+        )
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "THROTTLED"
+        assert 1 <= int(refused.headers["retry-after"]) <= WINDOW_SECONDS
+        through_graphql = (
+            await http.post(
+                "/graphql",
+                json={"query": MUTATION, "variables": {"input": {"records": records}}},
+                headers=headers,
+            )
+        ).json()
+        [error] = through_graphql["errors"]
+        assert error["extensions"]["code"] == "THROTTLED"
+        assert error["extensions"]["budget"] == "PLATFORM"
+        assert (
+            await queries.summary(Subject(SubjectKind.PERSON, world.alice.id))
+        ).balance == balance
