@@ -35,6 +35,7 @@ from backend.kit.logging import (
 from backend.kit.metrics import HTTP_REQUESTS, REGISTRY
 from backend.kit.pubsub import close_broker
 from backend.kit.redis import close_redis, get_redis, init_redis
+from backend.kit.validation import NUL_MESSAGE
 from backend.market.http import ROUTES as MARKET_ROUTES
 from backend.rewards.http import settlement_csv
 from backend.settings import Settings, SettingsError, get_settings
@@ -90,7 +91,8 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over the limit with 413, before anything reads them whole."""
+    """Refuse request bodies over the limit with 413, before anything reads them whole, and paths
+    or query strings holding a NUL with 400 (bodies are checked where they are parsed)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, bulk: dict[str, int] | None = None) -> None:
         self.app = app
@@ -100,6 +102,11 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", "") or any(
+            nul in scope.get("query_string", b"") for nul in (b"%00", b"\x00")
+        ):
+            await error_response(400, NUL_MESSAGE, "BAD_REQUEST")(scope, receive, send)
             return
         limit = self.bulk.get(scope.get("path", ""), self.default_max)
         headers = dict(scope.get("headers") or [])

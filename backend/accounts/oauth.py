@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from backend.accounts.platforms import ClientRejected, exchange_client_credentials
 from backend.kit.redis import get_redis
+from backend.kit.validation import NUL_MESSAGE, holds_nul
 
 # Failed or not, each address may try this many times a minute.
 ATTEMPTS_PER_MINUTE = 60
@@ -52,6 +53,8 @@ async def token_endpoint(request: Request) -> JSONResponse:
         pairs = parse_qs((await request.body()).decode(), strict_parsing=False, max_num_fields=20)
     except (UnicodeDecodeError, ValueError):
         return _error(400, "invalid_request", "The body is not a valid form.")
+    if holds_nul(pairs):
+        return _error(400, "invalid_request", NUL_MESSAGE)
     form = {name: values[0] for name, values in pairs.items() if len(values) == 1}
     if any(len(values) > 1 for values in pairs.values()):
         return _error(400, "invalid_request", "Each parameter may appear once.")

@@ -32,6 +32,7 @@ from backend.api.trusted import DocumentRefused, TrustedDocuments
 from backend.kit.actor import ANONYMOUS, Actor
 from backend.kit.errors import Unauthenticated, pick_language
 from backend.kit.logging import current_request_id
+from backend.kit.validation import NUL_MESSAGE, document_holds_nul, holds_nul, may_hold_nul
 from backend.settings import Settings
 
 _STATUS_CODES = {
@@ -192,6 +193,8 @@ class GraphQLView(GraphQL[Context, None]):
         query = data.get("query")
         if query is not None and not isinstance(query, str):
             raise RequestRefused(400, "`query` must be a string.")
+        if may_hold_nul(body) and (holds_nul(data) or document_holds_nul(query or "")):
+            raise RequestRefused(400, NUL_MESSAGE)
         if data.get("documentId") is not None:
             # Carried to execute_single, where the caller is known, inside the extensions.
             extensions = {**(extensions or {}), "_documentId": data["documentId"]}

@@ -22,6 +22,7 @@ from backend.kit.errors import (
     Unauthenticated,
     pick_language,
 )
+from backend.kit.validation import NUL_MESSAGE, holds_nul, may_hold_nul
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -50,6 +51,8 @@ async def records_endpoint(request: Request) -> JSONResponse:
         return _error(400, "BAD_REQUEST", "The body is not valid JSON.")
     if not isinstance(records, list):
         return _error(400, "BAD_REQUEST", 'The body must be {"records": [...]}.')
+    if may_hold_nul(body) and holds_nul(records):
+        return _error(400, "BAD_REQUEST", NUL_MESSAGE)
     # The same budget as the GraphQL mutation: an outcome costs one, the request MUTATION_COST.
     settings = request.app.state.settings
     admission = await cost.admit(

@@ -302,3 +302,61 @@ async def test_bad_arguments_to_a_query_field_are_a_typed_error_not_an_internal_
         body = await gql(client, query)
         [error] = body["errors"]
         assert error["extensions"] == {"code": "INVALID_INPUT", "field": field}, body
+
+
+NUL_REGISTER = (
+    "mutation ($i: RegisterOrganisationInput!) { registerOrganisation(input: $i) { __typename } }"
+)
+
+
+async def test_text_with_a_nul_character_is_refused_and_changes_nothing(client, sms):
+    """PostgreSQL text cannot hold U+0000: every way it can arrive is a 400, never a 500."""
+    from backend.accounts.models import Organisation
+    from tests.conftest import bearer, make_admin
+
+    admin = bearer((await make_admin(client, sms, "+8613800009999"))["accessToken"])
+    before = await Organisation.all().count()
+    attempts = [
+        # in a variable
+        {"query": NUL_REGISTER, "variables": {"i": {"kind": "MERCHANT", "name": "a\x00b"}}},
+        # in a literal of the document, as GraphQL's escapes
+        {
+            "query": 'mutation { registerOrganisation(input: {kind: MERCHANT, name: "a\\u0000b"}) { __typename } }'
+        },
+        {
+            "query": 'mutation { registerOrganisation(input: {kind: MERCHANT, name: "a\\u{0}b"}) { __typename } }'
+        },
+        # as the document's own characters
+        {"query": "{ serverInfo { version } }\x00"},
+        {
+            "query": NUL_REGISTER,
+            "variables": {"i": {"kind": "MERCHANT", "name": "ok"}},
+            "operationName": "\x00",
+        },
+    ]
+    for body in attempts:
+        response = await client.post("/graphql", json=body, headers=admin)
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+        assert "U+0000" in response.json()["errors"][0]["message"]
+    assert await Organisation.all().count() == before
+    # a name without one is fine (the refusals above were for the character, not the request)
+    fine = await client.post(
+        "/graphql",
+        json={"query": NUL_REGISTER, "variables": {"i": {"kind": "MERCHANT", "name": "a\\u0000b"}}},
+        headers=admin,
+    )
+    assert fine.json()["data"]["registerOrganisation"]["__typename"] == "Organisation", fine.text
+    assert await Organisation.all().count() == before + 1
+
+
+async def test_a_nul_character_is_refused_by_the_other_routes(client):
+    token = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "a\x00b", "client_secret": "s"},
+    )
+    assert token.status_code == 400 and token.json()["error"] == "invalid_request", token.text
+    for url in ("/certificates/CN-2026-000001%00", "/certificates/CN-2026-000001?code=a%00"):
+        response = await client.get(url)
+        assert response.status_code == 400, (url, response.text)
+        assert "U+0000" in response.json()["errors"][0]["message"]

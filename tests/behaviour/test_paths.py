@@ -214,3 +214,16 @@ async def test_a_platform_has_one_budget_for_both_paths(world, settings):
         assert (
             await queries.summary(Subject(SubjectKind.PERSON, world.alice.id))
         ).balance == balance
+
+
+async def test_a_nul_character_in_a_batch_is_refused_and_nothing_is_written(world, client):
+    token = await platform_token(world)
+    records = batch(world.alice_ref)[:1] + [{**batch(world.alice_ref)[2], "eventId": "c\x001"}]
+    response = await client.post(
+        "/platform/v1/records",
+        json={"records": records},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400, response.text
+    assert "U+0000" in response.json()["error"]["message"]
+    assert (await queries.summary(Subject(SubjectKind.PERSON, world.alice.id))).balance == 0
