@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import strawberry
 from graphql import GraphQLError
 from graphql.error import GraphQLSyntaxError
+from tortoise.exceptions import ValidationError
 
 from backend.kit.errors import (
     DEFAULT_LANGUAGE,
@@ -66,17 +67,32 @@ def to_error(exc: DomainError, language: str) -> Any:
     return gql_type(code=exc.code, message=exc.message(language), **extra)
 
 
+def does_not_fit(exc: ValidationError) -> InvalidInput:
+    """A value the database's column cannot take (Tortoise checks lengths and ranges before
+    sending a value, in a filter as in a write) is the caller's input that broke a rule. The value
+    itself is not repeated: it may be personal data."""
+    field, _, _ = str(exc).partition(":")
+    return InvalidInput(
+        field=field if field.isidentifier() else "input",
+        reason="the value does not fit the field",
+        reason_zh="取值超出该字段的范围",
+    )
+
+
 def returns_errors(resolver: Callable[..., Any]) -> Callable[..., Any]:
-    """Mutation resolvers: a raised DomainError becomes its typed member of the payload union."""
+    """Mutation resolvers: a raised DomainError becomes its typed member of the payload union.
+    The transaction the error left has already rolled back, so nothing was changed."""
 
     @functools.wraps(resolver)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return await resolver(*args, **kwargs)
-        except DomainError as exc:
+        except (DomainError, ValidationError) as exc:
             info = kwargs.get("info")
             language = getattr(getattr(info, "context", None), "language", DEFAULT_LANGUAGE)
-            return to_error(exc, language)
+            return to_error(
+                does_not_fit(exc) if isinstance(exc, ValidationError) else exc, language
+            )
 
     return wrapper
 
@@ -128,6 +144,8 @@ def convert_errors(errors: list[GraphQLError], language: str) -> None:
 
 def _convert(error: GraphQLError, language: str) -> GraphQLError:
     original = error.original_error
+    if isinstance(original, ValidationError):
+        original = does_not_fit(original)
     if isinstance(original, PublicApiError):
         return GraphQLError(
             original.message(language),

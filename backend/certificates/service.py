@@ -429,6 +429,9 @@ async def order_paid(order: Any) -> None:
 async def revoke(*, actor: Actor, number: str, reason: str) -> Certificate:
     require_kind(actor, "authority")
     reason = text(reason, field="reason", maximum=500)
+    number = number.strip().upper() if isinstance(number, str) else ""
+    if not 1 <= len(number) <= 20:
+        raise NotFound(what="certificate", what_zh="证书")
     async with db.transaction():
         certificate = await Certificate.filter(number=number).select_for_update().first()
         if certificate is None:

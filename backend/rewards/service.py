@@ -40,6 +40,7 @@ from backend.rewards.models import Offer, OfferStatus, UnusedPolicy, Voucher, Vo
 VOUCHER_TOKEN_TYPE = "voucher+jwt"  # noqa: S105 - a token type, not a secret
 VOUCHER_TOKEN_MINUTES = 5
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10
 MANAGING_ROLES = frozenset({"owner", "manager"})
 CONFIRMING_ROLES = frozenset({"owner", "manager", "cashier"})
 _TRANSITIONS = {
@@ -229,7 +230,7 @@ async def _redeem(
             owner_id=subject.id,
             owner_kind=subject.kind.value,
             hold_id=hold.public_id,
-            code="".join(secrets.choice(CODE_ALPHABET) for _ in range(10)),
+            code="".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)),
             points=offer.price_points,
             status=VoucherStatus.ISSUED,
             idempotency_key=idempotency_key,
@@ -249,7 +250,9 @@ async def _voucher_for_merchant(merchant_id: str, token: str | None, code: str |
             raise VoucherNotFound() from exc
         voucher = await Voucher.get_or_none(public_id=claims["sub"])
     elif code:
-        voucher = await Voucher.get_or_none(code=code.strip().upper().replace("-", ""))
+        typed = code.strip().upper().replace("-", "").replace(" ", "")
+        if len(typed) == CODE_LENGTH:
+            voucher = await Voucher.get_or_none(code=typed)
     # Another merchant's voucher is reported like a missing one.
     if voucher is None or str(voucher.merchant_id) != merchant_id:
         raise VoucherNotFound()

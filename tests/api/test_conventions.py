@@ -284,3 +284,36 @@ def test_a_websocket_connection_is_authenticated_by_its_init_payload(settings):
                 {"id": "1", "type": "subscribe", "payload": {"query": "subscription { whoami }"}}
             )
             assert ws.receive_json()["payload"]["data"] == {"whoami": "anonymous"}
+
+
+async def test_a_value_the_column_cannot_take_is_typed_invalid_input(settings):
+    """Tortoise checks a value against its column (length, range) before sending it, in a filter
+    as in a write: whatever value slips past a domain's own checks is the caller's bad input,
+    never an internal error, and names the field without repeating the value."""
+    from tortoise.exceptions import ValidationError
+
+    from backend.api.errors import InvalidInputError, _convert, returns_errors
+    from backend.rewards.models import Voucher
+
+    @returns_errors
+    async def resolver(*, info=None):
+        return await Voucher.get_or_none(code="+8613912345678 far too long")
+
+    try:
+        await resolver()
+    except ValidationError:
+        raise AssertionError("not converted") from None
+    error = await resolver()
+    assert isinstance(error, InvalidInputError)
+    assert error.code == "INVALID_INPUT" and error.field == "code"
+    assert "13912345678" not in error.message
+    # the same in a query field: errors[] with a typed code
+    from graphql import GraphQLError
+
+    try:
+        await Voucher.get_or_none(code="+8613912345678 far too long")
+    except ValidationError as exc:
+        raised = exc
+    converted = _convert(GraphQLError("x", path=["voucher"], original_error=raised), "en")
+    assert converted.extensions == {"code": "INVALID_INPUT", "field": "code"}
+    assert "13912345678" not in converted.message

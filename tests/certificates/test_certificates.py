@@ -266,6 +266,8 @@ async def test_a_revoked_certificate_says_so_everywhere(world, client):
     await service.revoke(actor=AUTHORITY, number=certificate.number, reason="重复申报 double claim")
     with pytest.raises(InvalidInput):
         await service.revoke(actor=AUTHORITY, number=certificate.number, reason="again")
+    with pytest.raises(NotFound):  # longer than any number: no certificate, not a database error
+        await service.revoke(actor=AUTHORITY, number=certificate.number * 2, reason="x")
     body = await gql(
         client,
         "query ($n: String!) { certificate(number: $n) { status revokedReason } }",

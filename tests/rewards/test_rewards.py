@@ -123,6 +123,9 @@ async def test_only_that_merchants_staff_confirm(shop):
         )
     with pytest.raises(VoucherNotFound):
         await service.confirm(actor=shop.cashier, token=None, code="NOPE123456")
+    # a typed code longer than any voucher's is no voucher, not a database error
+    with pytest.raises(VoucherNotFound):
+        await service.confirm(actor=shop.cashier, token=None, code=voucher.code + "ABCDE")
     assert await points(alice) == (700, 300)
 
 
