@@ -1,6 +1,6 @@
 """Fuzzing (RELIABILITY.md tools; issue 12): schemathesis generates requests for every operation of
-the schema, in GraphQL mode; each is sent to a real server process as an anonymous caller, a
-citizen and the authority. None may get a 5xx or an internal error, no phone number reaches the
+the schema, in GraphQL mode; each is sent to a real server process with every role's token (anonymous,
+citizen, small business, merchant cashier, verifier, data platform, authority). None may get a 5xx or an internal error, no phone number reaches the
 server's log unmasked, and `verify-ledger` is clean afterwards. Bounded for CI: TPH_FUZZ_EXAMPLES examples per operation (5 by default, about 15 s)."""
 
 import asyncio
@@ -14,12 +14,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from backend import verify
 from backend.settings import ROOT
-from tests.conftest import bearer, log_in, make_admin
+from tests.conftest import bearer
+from tests.test_authorisation_matrix import build_world
 
 pytestmark = pytest.mark.slow
 
 PHONE = re.compile(r"(?<![0-9a-fA-F])(?:\+?86)?1[3-9]\d{9}(?![0-9a-fA-F])")
 EXAMPLES = int(os.environ.get("TPH_FUZZ_EXAMPLES", "5"))
+ENDS_SESSION = {"Mutation.logOut", "Mutation.deleteMyAccount"}
 
 
 def _register_scalars() -> None:
@@ -53,15 +55,28 @@ def operations() -> list:
 
 
 async def test_generated_requests_never_fail_the_server(live_server_factory, client, sms):
-    admin = await make_admin(client, sms, "+8613100000009")
-    citizen = await log_in(client, sms, "+8613100000001")
+    world = await build_world(client, sms)
     roles = {
-        "anonymous": {},
-        "citizen": bearer(citizen["accessToken"]),
-        "authority": bearer(admin["accessToken"]),
+        role: bearer(token) if token else {}
+        for role, token in world.tokens.items()
+        if role
+        in (
+            "anonymous",
+            "citizen",
+            "business_member",
+            "merchant_cashier",
+            "verifier",
+            "platform",
+            "authority",
+        )
     }
-    server = live_server_factory()
+    assert len(roles) == 7
+    # One load generator on one address: the fuzzer is not here to test the budgets.
+    server = live_server_factory(
+        {"TPH_COST_PER_MINUTE": "100000000", "TPH_COST_PER_ADDRESS_MINUTE": "100000000"}
+    )
     failures: list[tuple[str, str, str, int, str]] = []
+    refused_as_unauthenticated: dict[str, int] = dict.fromkeys(roles, 0)
     sent = 0
 
     def checker(http: httpx.Client, label: str, strategy):
@@ -78,6 +93,8 @@ async def test_generated_requests_never_fail_the_server(live_server_factory, cli
             for role, headers in roles.items():
                 response = http.post("/graphql", json={"query": case.body}, headers=headers)
                 sent += 1
+                if response.status_code == 401 and label not in ENDS_SESSION:
+                    refused_as_unauthenticated[role] += 1
                 if response.status_code >= 500 or "INTERNAL_SERVER_ERROR" in response.text:
                     failures.append(
                         (label, role, case.body, response.status_code, response.text[:300])
@@ -88,7 +105,11 @@ async def test_generated_requests_never_fail_the_server(live_server_factory, cli
     def fuzz() -> None:
         warnings.simplefilter("ignore")
         with httpx.Client(base_url=server.url, timeout=30) as http:
-            for operation in operations():
+            # what ends the caller's session runs last, so that every other operation is
+            # sent with good tokens
+            ordered = sorted(operations(), key=lambda o: o.label in ENDS_SESSION)
+            assert {o.label for o in ordered} >= ENDS_SESSION
+            for operation in ordered:
                 checker(http, operation.label, operation.as_strategy())()
 
     # One real login code through the server, so that its log has a number to mask.
@@ -102,8 +123,11 @@ async def test_generated_requests_never_fail_the_server(live_server_factory, cli
         )
         assert sent_code.json()["data"]["requestLoginCode"]["__typename"] == "LoginCodeSent"
     await asyncio.to_thread(fuzz)
-    assert failures == [], failures[:5]
+    assert failures == [], (failures[:5], server.output()[-4000:])
     assert sent >= 100 * len(roles)  # every operation was exercised
+    # every role's token stayed good until the operations that end sessions, so each role's
+    # requests reached the resolvers
+    assert refused_as_unauthenticated == dict.fromkeys(roles, 0)
     log = server.output()
     assert "Traceback" not in log
     # Login codes were sent (one real number, random ones from the fuzzer): no number reaches
