@@ -618,6 +618,7 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
                 "blockId": str(uuid.uuid4()),
                 "quantityKg": 1,
                 "toOrganisationId": w.ids["business"],
+                "idempotencyKey": f"matrix-{uuid.uuid4()}",
             }
         },
         # Holders: persons for themselves, owners and managers for their organisation.
@@ -631,7 +632,14 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
     ),
     "retireCredits": (
         "mutation ($i: RetireCreditsInput!) { retireCredits(input: $i) { __typename ... on Error { code } } }",
-        lambda w: {"i": {"blockId": str(uuid.uuid4()), "quantityKg": 1, "purpose": "VOLUNTARY"}},
+        lambda w: {
+            "i": {
+                "blockId": str(uuid.uuid4()),
+                "quantityKg": 1,
+                "purpose": "VOLUNTARY",
+                "idempotencyKey": f"matrix-{uuid.uuid4()}",
+            }
+        },
         row(
             "NOT_FOUND",
             anonymous="unauthenticated",
@@ -656,7 +664,12 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
     "exportCredits": (
         "mutation ($i: ExportCreditsInput!) { exportCredits(input: $i) { __typename ... on Error { code } } }",
         lambda w: {
-            "i": {"blockId": str(uuid.uuid4()), "quantityKg": 1, "exchangeAccount": "CEEA-1"}
+            "i": {
+                "blockId": str(uuid.uuid4()),
+                "quantityKg": 1,
+                "exchangeAccount": "CEEA-1",
+                "idempotencyKey": f"matrix-{uuid.uuid4()}",
+            }
         },
         row(
             "NOT_FOUND",
@@ -678,7 +691,14 @@ MATRIX: dict[str, tuple[str, Any, dict[str, str]]] = {
     "paymentMismatches": ("{ paymentMismatches { problem } }", lambda w: None, authority_only()),
     "listCredits": (
         "mutation ($i: ListCreditsInput!) { listCredits(input: $i) { __typename ... on Error { code } } }",
-        lambda w: {"i": {"blockId": str(uuid.uuid4()), "quantityKg": 1, "priceFenPerKg": 10}},
+        lambda w: {
+            "i": {
+                "blockId": str(uuid.uuid4()),
+                "quantityKg": 1,
+                "priceFenPerKg": 10,
+                "idempotencyKey": f"matrix-{uuid.uuid4()}",
+            }
+        },
         holders("NOT_FOUND"),
     ),
     "withdrawListing": (

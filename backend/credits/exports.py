@@ -29,7 +29,7 @@ from backend.credits.exchange import (
     get_exchange,
 )
 from backend.credits.models import BlockStatus, CreditBlock, CreditExport, ExportStatus
-from backend.kit import clock, db
+from backend.kit import clock, db, idempotency
 from backend.kit.actor import Actor, system_actor
 from backend.kit.errors import InvalidInput
 from backend.kit.faults import crash_point
@@ -57,12 +57,22 @@ def _account(value: str) -> str:
     return account
 
 
-async def export(*, actor: Actor, block_id: str, quantity: int, account: str) -> CreditExport:
+async def export(
+    *,
+    actor: Actor,
+    block_id: str,
+    quantity: int,
+    account: str,
+    idempotency_key: str | None = None,
+) -> CreditExport:
     """转出 `quantity` kg of a block to `account` at the exchange. Returns the export: CONFIRMED,
     or PENDING when the exchange did not answer (the job finishes it). A refusal raises
-    ExportRefused and leaves the units with the holder."""
+    ExportRefused and leaves the units with the holder. A replay of the key returns the first
+    call's export, asking the exchange again (with the same number) while it is PENDING."""
     account = _account(account)
-    registry.holding_account_of(actor)  # Forbidden before asking the exchange anything
+    owner = registry.holding_account_of(actor)  # Forbidden before asking the exchange anything
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
     adapter = exchange()
     try:
         # Most refusals (an unknown or closed account) come before anything is split.
@@ -71,7 +81,8 @@ async def export(*, actor: Actor, block_id: str, quantity: int, account: str) ->
         raise ExportRefused(reason=refused.reason) from refused
     except ExchangeUnavailable:
         pass  # the export itself will be retried
-    async with db.transaction():
+
+    async def work() -> int:
         block = await registry.held_block(actor, block_id, quantity)
         giver = block.holder_id
         frozen = await registry.split(block, quantity, status=BlockStatus.EXPORTING)
@@ -94,8 +105,21 @@ async def export(*, actor: Actor, block_id: str, quantity: int, account: str) ->
             object_id=str(row.public_id),
             details={"quantity_kg": quantity, "account": account, "exchange": adapter.name},
         )
+        return int(row.id)
+
+    async with db.transaction():
+        export_id = await idempotency.keyed_id(
+            key=idempotency_key,
+            owner=owner,
+            operation="exportCredits",
+            request={"block": block_id, "quantity": quantity, "account": account},
+            work=work,
+        )
     crash_point("credits.export.before_exchange")
-    settled = await _ask(row, frozen.project_number, frozen.vintage, adapter, actor)
+    row = await CreditExport.get(id=export_id).select_related("block")
+    settled = row
+    if row.status == ExportStatus.PENDING:
+        settled = await _ask(row, row.block.project_number, row.block.vintage, adapter, actor)
     if settled.status == ExportStatus.FAILED:
         raise ExportRefused(reason=settled.failure or "refused")
     return settled

@@ -23,7 +23,7 @@ from backend.credits.models import (
     IssuanceStatus,
     RetirementPurpose,
 )
-from backend.kit import clock, db
+from backend.kit import clock, db, idempotency
 from backend.kit.actor import Actor, require_person
 from backend.kit.errors import Forbidden, InvalidInput, NotFound
 from backend.kit.ids import new_public_id, parse_public_id
@@ -231,10 +231,20 @@ async def holder_kind(holder_id: str) -> str | None:
 
 
 async def transfer(
-    *, actor: Actor, block_id: str, quantity: int, to_holder: str, field: str = "toHolder"
+    *,
+    actor: Actor,
+    block_id: str,
+    quantity: int,
+    to_holder: str,
+    field: str = "toHolder",
+    idempotency_key: str | None = None,
 ) -> CreditBlock:
-    """转移: units to another holding account (an organisation's or a citizen's)."""
-    async with db.transaction():
+    """转移: units to another holding account (an organisation's or a citizen's). A replay of
+    the key returns the block the first call moved."""
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+
+    async def work() -> int:
         block = await held_block(actor, block_id, quantity)
         target = parse_public_id(to_holder)
         kind = await holder_kind(str(target)) if target is not None else None
@@ -266,17 +276,37 @@ async def transfer(
             object_id=str(moved.public_id),
             details={"quantity_kg": quantity, "to": str(target)},
         )
-    return moved
+        return int(moved.id)
+
+    async with db.transaction():
+        moved_id = await idempotency.keyed_id(
+            key=idempotency_key,
+            owner=holding_account_of(actor),
+            operation="transferCredits",
+            request={"block": block_id, "quantity": quantity, "to": to_holder},
+            work=work,
+        )
+    return await CreditBlock.get(id=moved_id)
 
 
 async def retire(
-    *, actor: Actor, block_id: str, quantity: int, beneficiary: str | None, purpose: str
+    *,
+    actor: Actor,
+    block_id: str,
+    quantity: int,
+    beneficiary: str | None,
+    purpose: str,
+    idempotency_key: str | None = None,
 ) -> CreditRetirement:
-    """注销: units retired for a beneficiary (or anonymously) with a purpose; never again moved."""
+    """注销: units retired for a beneficiary (or anonymously) with a purpose; never again moved.
+    A replay of the key returns the first call's retirement."""
     if beneficiary is not None:
         beneficiary = text(beneficiary, field="beneficiary", maximum=200)
     reason = RetirementPurpose(purpose)
-    async with db.transaction():
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+
+    async def work() -> int:
         block = await held_block(actor, block_id, quantity)
         retired = await split(block, quantity, status=BlockStatus.RETIRED)
         retirement = await CreditRetirement.create(
@@ -294,7 +324,22 @@ async def retire(
             object_id=str(retirement.public_id),
             details={"quantity_kg": quantity, "purpose": reason.value},
         )
-    return retirement
+        return int(retirement.id)
+
+    async with db.transaction():
+        retirement_id = await idempotency.keyed_id(
+            key=idempotency_key,
+            owner=holding_account_of(actor),
+            operation="retireCredits",
+            request={
+                "block": block_id,
+                "quantity": quantity,
+                "beneficiary": beneficiary,
+                "purpose": reason.value,
+            },
+            work=work,
+        )
+    return await CreditRetirement.get(id=retirement_id)
 
 
 async def public_retirements() -> list[CreditRetirement]:

@@ -8,7 +8,12 @@ import strawberry
 from strawberry import relay
 
 from backend.api.context import Info
-from backend.api.errors import InvalidInputError, NotFoundError, returns_errors
+from backend.api.errors import (
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+    NotFoundError,
+    returns_errors,
+)
 from backend.api.node import optional_organisation_id, public_id_of
 from backend.api.scalars import Int64
 from backend.credits import exports, issuance, projects, registry
@@ -209,6 +214,9 @@ class IssuanceQuery:
 class TransferCreditsInput:
     block_id: strawberry.ID
     quantity_kg: int
+    idempotency_key: str = strawberry.field(
+        description="A replay with the same key returns the first answer and moves nothing again."
+    )
     to_organisation_id: strawberry.ID | None = None
     to_holding_account_id: strawberry.ID | None = strawberry.field(
         default=None,
@@ -220,6 +228,9 @@ class TransferCreditsInput:
 class RetireCreditsInput:
     block_id: strawberry.ID
     quantity_kg: int
+    idempotency_key: str = strawberry.field(
+        description="A replay with the same key returns the first answer and moves nothing again."
+    )
     beneficiary: str | None = strawberry.field(
         default=None, description="Omit to retire anonymously."
     )
@@ -230,6 +241,9 @@ class RetireCreditsInput:
 class ExportCreditsInput:
     block_id: strawberry.ID
     quantity_kg: int
+    idempotency_key: str = strawberry.field(
+        description="A replay with the same key returns the first answer and moves nothing again."
+    )
     exchange_account: str = strawberry.field(
         description="Your account at the carbon trading platform (3-40 letters, digits, hyphens)."
     )
@@ -241,7 +255,8 @@ ExportCreditsPayload = Annotated[
     | NotFoundError
     | BlockNotMovableError
     | NotEnoughUnitsError
-    | ExportRefusedError,
+    | ExportRefusedError
+    | IdempotencyKeyReusedError,
     strawberry.union("ExportCreditsPayload"),
 ]
 TransferCreditsPayload = Annotated[
@@ -249,7 +264,8 @@ TransferCreditsPayload = Annotated[
     | InvalidInputError
     | NotFoundError
     | BlockNotMovableError
-    | NotEnoughUnitsError,
+    | NotEnoughUnitsError
+    | IdempotencyKeyReusedError,
     strawberry.union("TransferCreditsPayload"),
 ]
 RetireCreditsPayload = Annotated[
@@ -257,7 +273,8 @@ RetireCreditsPayload = Annotated[
     | InvalidInputError
     | NotFoundError
     | BlockNotMovableError
-    | NotEnoughUnitsError,
+    | NotEnoughUnitsError
+    | IdempotencyKeyReusedError,
     strawberry.union("RetireCreditsPayload"),
 ]
 
@@ -296,6 +313,7 @@ class RegistryMutation:
             quantity=input.quantity_kg,
             to_holder=target,
             field=field,
+            idempotency_key=input.idempotency_key,
         )
         return await _block(moved)
 
@@ -312,6 +330,7 @@ class RegistryMutation:
             quantity=input.quantity_kg,
             beneficiary=input.beneficiary,
             purpose=input.purpose.value,
+            idempotency_key=input.idempotency_key,
         )
         fresh = await CreditRetirement.get(id=row.id).select_related("block", "block__issuance")
         return CreditRetirementType.from_row(fresh)
@@ -331,6 +350,7 @@ class RegistryMutation:
             block_id=str(input.block_id),
             quantity=input.quantity_kg,
             account=input.exchange_account,
+            idempotency_key=input.idempotency_key,
         )
         fresh = await CreditExport.get(id=row.id).select_related("block")
         names = await accounts.public_names({str(fresh.from_holder)})

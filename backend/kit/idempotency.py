@@ -101,3 +101,21 @@ async def purge_expired() -> int:
     """Delete keys past their retention; returns how many went."""
     async with db.transaction():
         return await db.execute("DELETE FROM idempotency_key WHERE expires_at < $1", clock.now())
+
+
+async def keyed_id(
+    *,
+    key: str | None,
+    owner: str,
+    operation: str,
+    request: Mapping[str, Any],
+    work: Callable[[], Awaitable[int]],
+) -> int:
+    """The id of the row `work` made, once per key: `run_once` for an API call, which always
+    brings a key, or `work` alone for the service's own callers, which bring none. Inside the
+    work's transaction."""
+    if key is None:
+        return await work()
+    return await run_once(
+        owner=owner, key=key, operation=operation, request=request, work=work, dump=int, load=int
+    )

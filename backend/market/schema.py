@@ -126,6 +126,9 @@ class UnitsMovedOnError(Error):
 class ListCreditsInput:
     block_id: strawberry.ID
     quantity_kg: int
+    idempotency_key: str = strawberry.field(
+        description="A replay with the same key returns the first answer and moves nothing again."
+    )
     currency: ListingCurrency = ListingCurrency.FEN
     price_fen_per_kg: int | None = strawberry.field(
         default=None, description="Required for FEN listings; POINTS listings sell at the ratio."
@@ -167,7 +170,8 @@ ListingPayload = Annotated[
     | NotFoundError
     | BlockNotMovableError
     | NotEnoughUnitsError
-    | WrongOrderStateError,
+    | WrongOrderStateError
+    | IdempotencyKeyReusedError,
     strawberry.union("ListingPayload"),
 ]
 OrderPayload = Annotated[
@@ -256,6 +260,7 @@ class Mutation:
             quantity=input.quantity_kg,
             currency=input.currency.value,
             price_fen_per_kg=input.price_fen_per_kg,
+            idempotency_key=input.idempotency_key,
         )
         return await _listing(row)
 

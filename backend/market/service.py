@@ -113,9 +113,16 @@ async def set_points_per_kg(
 
 
 async def list_credits(
-    *, actor: Actor, block_id: str, quantity: int, currency: str, price_fen_per_kg: int | None
+    *,
+    actor: Actor,
+    block_id: str,
+    quantity: int,
+    currency: str,
+    price_fen_per_kg: int | None,
+    idempotency_key: str | None = None,
 ) -> CreditListing:
-    """Offer `quantity` kg of a block: they become LISTED, out of the seller's other moves."""
+    """Offer `quantity` kg of a block: they become LISTED, out of the seller's other moves. A
+    replay of the key returns the first call's listing."""
     kind = ListingCurrency(currency)
     if kind == ListingCurrency.POINTS:
         require_kind(actor, "authority")  # the operator's points pool
@@ -127,7 +134,10 @@ async def list_credits(
             )
     else:
         positive_int(price_fen_per_kg, field="priceFenPerKg", maximum=MAX_PRICE_FEN)
-    async with db.transaction():
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+
+    async def work() -> int:
         block = await registry.held_block(actor, block_id, quantity)
         listing = await CreditListing.create(
             public_id=new_public_id(),
@@ -148,7 +158,22 @@ async def list_credits(
             object_id=str(listing.public_id),
             details={"quantity_kg": quantity, "currency": kind.value, "price": price_fen_per_kg},
         )
-    return listing
+        return int(listing.id)
+
+    async with db.transaction():
+        listing_id = await idempotency.keyed_id(
+            key=idempotency_key,
+            owner=registry.holding_account_of(actor),
+            operation="listCredits",
+            request={
+                "block": block_id,
+                "quantity": quantity,
+                "currency": kind.value,
+                "price": price_fen_per_kg,
+            },
+            work=work,
+        )
+    return await CreditListing.get(id=listing_id)
 
 
 async def _locked_listing(listing_id: str) -> CreditListing | None:

@@ -218,7 +218,7 @@ async def test_a_platform_has_one_budget_for_both_paths(world, settings):
 
 async def test_a_nul_character_in_a_batch_is_refused_and_nothing_is_written(world, client):
     token = await platform_token(world)
-    records = batch(world.alice_ref)[:1] + [{**batch(world.alice_ref)[2], "eventId": "c\x001"}]
+    records = [*batch(world.alice_ref)[:1], {**batch(world.alice_ref)[2], "eventId": "c\x001"}]
     response = await client.post(
         "/platform/v1/records",
         json={"records": records},

@@ -252,7 +252,14 @@ async def test_export_credits_through_graphql(world, exchange, execute):
         ... on Error { code message } } }"""
 
     def variables(account: str) -> dict:
-        return {"i": {"blockId": str(block.public_id), "quantityKg": 2, "exchangeAccount": account}}
+        return {
+            "i": {
+                "blockId": str(block.public_id),
+                "quantityKg": 2,
+                "exchangeAccount": account,
+                "idempotencyKey": f"export-{uuid.uuid4()}",
+            }
+        }
 
     refused = await execute(query, variables("CLOSED-1"), actor=world["owner"], language="zh-CN")
     assert refused.data["exportCredits"]["code"] == "EXPORT_REFUSED"

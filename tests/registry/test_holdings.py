@@ -17,6 +17,12 @@ from tests.registry.test_moves import holding
 
 HOLDINGS = """{ myCreditHoldings { accountId heldKg exportingKg exportedKg retiredKg
     blocks { serialFrom quantityKg status holder } } }"""
+
+
+def key() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
 TRANSFER = """mutation ($i: TransferCreditsInput!) { transferCredits(input: $i) {
     __typename ... on CreditBlock { quantityKg holder } ... on Error { code message } } }"""
 
@@ -38,7 +44,14 @@ async def test_units_reach_a_citizens_holding_account_and_move_on_from_there(wor
     account = mine["accountId"]
     sent = await execute(
         TRANSFER,
-        {"i": {"blockId": str(block.public_id), "quantityKg": 4, "toHoldingAccountId": account}},
+        {
+            "i": {
+                "blockId": str(block.public_id),
+                "quantityKg": 4,
+                "toHoldingAccountId": account,
+                "idempotencyKey": key(),
+            }
+        },
         actor=owner,
     )
     assert sent.data["transferCredits"] == {
@@ -68,6 +81,7 @@ async def test_units_reach_a_citizens_holding_account_and_move_on_from_there(wor
             "i": {
                 "blockId": str(received.public_id),
                 "quantityKg": 1,
+                "idempotencyKey": key(),
                 "toOrganisationId": to_base64("Organisation", owner.organisation_id),
             }
         },
@@ -90,7 +104,14 @@ async def test_a_transfer_names_exactly_one_existing_receiver(world, execute):
     ):
         answer = await execute(
             TRANSFER,
-            {"i": {"blockId": str(block.public_id), "quantityKg": 1, **target}},
+            {
+                "i": {
+                    "blockId": str(block.public_id),
+                    "quantityKg": 1,
+                    "idempotencyKey": key(),
+                    **target,
+                }
+            },
             actor=owner,
         )
         assert answer.data["transferCredits"]["code"] == "INVALID_INPUT", target
@@ -101,6 +122,7 @@ async def test_a_transfer_names_exactly_one_existing_receiver(world, execute):
             "i": {
                 "blockId": str(block.public_id),
                 "quantityKg": 2,
+                "idempotencyKey": key(),
                 "toHoldingAccountId": to_base64("HoldingAccount", buyer),
             }
         },
