@@ -2,7 +2,8 @@
 
 TPH_TEST_LANE=postgres (default): a throwaway PostgreSQL database built through the migrations, and
 real Redis (a dedicated database index, flushed per test). TPH_TEST_LANE=sqlite: a throwaway SQLite
-file and the in-process Redis stand-in; tests marked `postgres_only` are skipped there.
+file and the in-process Redis stand-in; tests marked `postgres_only` are skipped there, and
+`sqlite_only` ones in the PostgreSQL lane.
 """
 
 from __future__ import annotations
@@ -47,11 +48,14 @@ get_settings.cache_clear()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if LANE == "postgres":
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the postgres lane)")
+    other, reason = (
+        ("sqlite_only", "a path of the SQLite lane only (runs there)")
+        if LANE == "postgres"
+        else ("postgres_only", "needs PostgreSQL (runs in the postgres lane)")
+    )
+    skip = pytest.mark.skip(reason=reason)
     for item in items:
-        if "postgres_only" in item.keywords:
+        if other in item.keywords:
             item.add_marker(skip)
 
 

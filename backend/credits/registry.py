@@ -26,6 +26,7 @@ from backend.credits.models import (
 from backend.kit import clock, db, idempotency
 from backend.kit.actor import Actor, require_person
 from backend.kit.errors import Forbidden, InvalidInput, NotFound
+from backend.kit.faults import crash_point
 from backend.kit.ids import new_public_id, parse_public_id
 from backend.kit.validation import positive_int, text
 
@@ -276,6 +277,7 @@ async def transfer(
             object_id=str(moved.public_id),
             details={"quantity_kg": quantity, "to": str(target)},
         )
+        crash_point("credits.transfer.before_commit")
         return int(moved.id)
 
     async with db.transaction():
@@ -324,6 +326,7 @@ async def retire(
             object_id=str(retirement.public_id),
             details={"quantity_kg": quantity, "purpose": reason.value},
         )
+        crash_point("credits.retire.before_commit")
         return int(retirement.id)
 
     async with db.transaction():

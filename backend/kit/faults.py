@@ -1,6 +1,6 @@
 """Named fault points for crash tests (RELIABILITY.md 9, after TigerBeetle's simulation testing).
 
-`crash_point("ledger.after_postings")` kills the process with SIGKILL when TPH_ENV=test and
+`crash_point("ledger.spend.before_commit")` kills the process with SIGKILL when TPH_ENV=test and
 TPH_CRASH_AT names that point; in any other build it does nothing.
 """
 

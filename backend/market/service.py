@@ -29,6 +29,7 @@ from backend.credits.models import BlockStatus, CreditBlock, CreditTransfer
 from backend.kit import clock, db, idempotency
 from backend.kit.actor import Actor, require_kind, require_person, system_actor
 from backend.kit.errors import InvalidInput, NotFound
+from backend.kit.faults import crash_point
 from backend.kit.ids import new_public_id, parse_public_id
 from backend.kit.validation import positive_int
 from backend.ledger import service as ledger
@@ -285,6 +286,7 @@ async def order_credits(
             object_id=str(order.public_id),
             details={"quantity_kg": quantity, "amount_fen": order.amount},
         )
+        crash_point("market.order.before_commit")
         return order.id
 
     async with db.transaction():
@@ -449,6 +451,7 @@ async def handle_callback(body: bytes, signature: str | None) -> tuple[int, str]
             answer, refund_payment = await _payment_succeeded(order, outcome)
         else:
             answer = await _refund_succeeded(order, outcome)
+        crash_point("market.callback.before_commit")
         if refund_payment is not None:
             to_refund, refund_amount = refund_payment, amount
 

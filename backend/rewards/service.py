@@ -23,6 +23,7 @@ from backend.audit import service as audit
 from backend.kit import clock, db, jwt
 from backend.kit.actor import Actor, require_kind, require_person, system_actor
 from backend.kit.errors import IdempotencyKeyReused, InvalidInput, NotFound
+from backend.kit.faults import crash_point
 from backend.kit.ids import new_public_id, parse_public_id
 from backend.kit.validation import positive_int, text
 from backend.ledger import service as ledger
@@ -238,6 +239,7 @@ async def _redeem(
             created_at=now,
             expires_at=now + timedelta(days=offer.voucher_valid_days),
         )
+        crash_point("rewards.redeem.before_commit")
     return voucher
 
 
