@@ -59,8 +59,8 @@ class RefreshTokenReused(RefreshTokenRejected):
 
 class SecondFactorRejected(DomainError):
     code = "SECOND_FACTOR_INVALID"
-    message_en = "The authenticator code is wrong."
-    message_zh = "动态验证码错误。"
+    message_en = "The authenticator code is wrong or was already used."
+    message_zh = "动态验证码错误或已使用。"
 
 
 class SecondFactorRequired(SecondFactorRejected):

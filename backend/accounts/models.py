@@ -38,6 +38,8 @@ class Person(Model):
     last_login_at = fields.DatetimeField(null=True)
     totp_secret = fields.CharField(max_length=64, null=True)
     totp_confirmed_at = fields.DatetimeField(null=True)
+    # The 30-second step of the last code accepted: a code is good once, and never an older one.
+    totp_last_step = fields.BigIntField(null=True)
     # Set when the person deleted their account: the phone and second factor are erased then.
     deleted_at = fields.DatetimeField(null=True)
 

@@ -7,6 +7,7 @@ is accepted by the invited person. Authority and verifier staff pass a TOTP seco
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 import pyotp
@@ -320,7 +321,7 @@ async def select_organisation(
     if organisation.kind in SECOND_FACTOR_KINDS:
         if not totp_code or person.totp_secret is None or person.totp_confirmed_at is None:
             raise SecondFactorRequired()
-        if not _totp_ok(person.totp_secret, totp_code):
+        if not await _take_totp(person, totp_code):
             raise SecondFactorRejected()
         second_factor = True
     async with db.transaction():
@@ -329,10 +330,32 @@ async def select_organisation(
         )
 
 
-def _totp_ok(secret: str, code: str) -> bool:
+def _totp_step(secret: str, code: str) -> int | None:
+    """The 30-second step `code` belongs to (now, or one step either side for clock drift)."""
     if not isinstance(code, str) or len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = clock.now()
+    for offset in (0, -1, 1):
+        if hmac.compare_digest(totp.at(now, counter_offset=offset), code):
+            return int(totp.timecode(now)) + offset
+    return None
+
+
+async def _take_totp(person: Person, code: str) -> bool:
+    """Accept a code once (RFC 6238 section 5.2): its step must be later than the last accepted,
+    a conditional UPDATE that one of two concurrent uses of the same code wins."""
+    assert person.totp_secret is not None
+    step = _totp_step(person.totp_secret, code)
+    if step is None:
         return False
-    return bool(pyotp.TOTP(secret).verify(code, for_time=clock.now(), valid_window=1))
+    taken = await db.execute(
+        "UPDATE person SET totp_last_step = $1"
+        " WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        step,
+        person.id,
+    )
+    return bool(taken)
 
 
 @dataclass(frozen=True)
@@ -364,7 +387,7 @@ async def confirm_totp(*, actor: Actor, code: str) -> None:
         person = await _person_of(actor)
         if person.totp_secret is None or person.totp_confirmed_at is not None:
             raise SecondFactorRejected()
-        if not _totp_ok(person.totp_secret, code):
+        if not await _take_totp(person, code):
             raise SecondFactorRejected()
         person.totp_confirmed_at = clock.now()
         await person.save(update_fields=["totp_confirmed_at"])

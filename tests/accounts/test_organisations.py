@@ -1,6 +1,7 @@
 """Organisations, households, members, the second factor, platforms and suspension."""
 
 import base64
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -156,7 +157,9 @@ async def test_roles_must_fit_the_organisation(client, sms, role):
 
 
 async def test_authority_staff_need_the_second_factor(client, sms):
-    admin = await make_admin(client, sms, ADMIN)
+    earlier = clock.now() - timedelta(seconds=60)
+    with clock.frozen(earlier):
+        admin = await make_admin(client, sms, ADMIN)
     # The admin's person token, without TOTP, cannot act for the authority.
     from backend.kit.redis import get_redis
 
@@ -167,10 +170,41 @@ async def test_authority_staff_need_the_second_factor(client, sms):
         "SECOND_FACTOR_INVALID",
         "SECOND_FACTOR_REQUIRED",
     )
+    # the code the admin used a minute ago is spent (RFC 6238 5.2): replayed inside its step,
+    # or once that step has passed, it is refused
+    used = pyotp.TOTP(admin["secret"]).at(earlier)
+    with clock.frozen(earlier + timedelta(seconds=1)):
+        replayed = await act_for(client, person, admin["authorityId"], used)
+    assert replayed["code"] == "SECOND_FACTOR_INVALID"
     good = pyotp.TOTP(admin["secret"]).at(clock.now())
     assert (await act_for(client, person, admin["authorityId"], good))[
         "__typename"
     ] == "SessionTokens"
+    # and the code just used is spent too
+    assert (await act_for(client, person, admin["authorityId"], good))[
+        "code"
+    ] == "SECOND_FACTOR_INVALID"
+
+
+@pytest.mark.postgres_only
+async def test_one_code_used_twice_at_once_selects_once(client, sms):
+    import asyncio
+
+    with clock.frozen(clock.now() - timedelta(seconds=60)):
+        admin = await make_admin(client, sms, ADMIN)
+    from backend.kit.redis import get_redis
+
+    await get_redis().delete(*[k async for k in get_redis().scan_iter("rl:code:min:*")])
+    person = await log_in(client, sms, ADMIN)
+    code = pyotp.TOTP(admin["secret"]).at(clock.now())
+    answers = await asyncio.gather(
+        *(act_for(client, person, admin["authorityId"], code) for _ in range(3))
+    )
+    assert sorted(a["__typename"] for a in answers) == [
+        "SecondFactorError",
+        "SecondFactorError",
+        "SessionTokens",
+    ], answers
 
 
 async def test_citizens_cannot_use_authority_operations(client, sms):
