@@ -55,6 +55,63 @@ async def wallet(request: Request) -> Response:
 OWNER = os.environ.get("BENCH_OWNER")
 
 
+async def history(request: Request) -> Response:
+    """The first page (20) of the wallet's history, as the GraphQL history page reads it."""
+    await request.body()
+    assert POOL is not None
+    async with POOL.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT t.public_id, t.kind, t.created_at,"
+            " (SELECT SUM(p.amount) FROM ledger_posting p"
+            "   WHERE p.owner_id = $1 AND p.transaction_id = t.id) AS amount"
+            " FROM ledger_transaction t WHERE t.owner_id = $1"
+            " ORDER BY t.created_at DESC, t.id DESC LIMIT 21",
+            OWNER,
+        )
+    edges = [
+        {
+            "node": {
+                "id": str(r["public_id"]),
+                "kind": r["kind"],
+                "amount": str(r["amount"]),
+                "occurredAt": r["created_at"].isoformat(),
+            }
+        }
+        for r in rows[:20]
+    ]
+    return Response(
+        json.dumps({"data": {"wallet": {"history": {"edges": edges}}}}),
+        media_type="application/json",
+    )
+
+
+async def catalogue(request: Request) -> Response:
+    """The first page (20) of the offer catalogue, as the GraphQL catalogue page reads it."""
+    await request.body()
+    assert POOL is not None
+    async with POOL.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT public_id, title_zh, price_points, stock_left FROM reward_offer"
+            " WHERE status = 'ACTIVE' AND redeem_from <= now() AND redeem_until > now()"
+            " ORDER BY created_at DESC, id DESC LIMIT 21"
+        )
+    edges = [
+        {
+            "node": {
+                "id": str(r["public_id"]),
+                "titleZh": r["title_zh"],
+                "pricePoints": str(r["price_points"]),
+                "stockLeft": r["stock_left"],
+            }
+        }
+        for r in rows[:20]
+    ]
+    return Response(
+        json.dumps({"data": {"offers": {"edges": edges}}}, ensure_ascii=False),
+        media_type="application/json",
+    )
+
+
 async def hello(request: Request) -> Response:
     await request.body()
     return Response(b'{"data":{"serverInfo":{"version":"0.1.0"}}}', media_type="application/json")
@@ -73,6 +130,8 @@ app = Starlette(
         Route("/row", row, methods=["POST"]),
         Route("/hello", hello, methods=["POST"]),
         Route("/wallet", wallet, methods=["POST"]),
+        Route("/history", history, methods=["POST"]),
+        Route("/catalogue", catalogue, methods=["POST"]),
     ],
     lifespan=lifespan,
 )

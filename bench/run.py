@@ -60,7 +60,11 @@ def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[by
 
 
 def wrk(
-    url: str, duration: int, body: str = QUERY, token: str | None = None
+    url: str,
+    duration: int,
+    body: str = QUERY,
+    token: str | None = None,
+    connections: int = 64,
 ) -> tuple[float, float]:
     """Requests per second and p99 latency (ms) of POSTing `body` to `url`."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -71,7 +75,7 @@ def wrk(
             + f"wrk.body = '{body}'\n"
         )
     out = subprocess.run(
-        ["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", "-s", script.name, url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, url],
         capture_output=True,
         text=True,
         check=True,

@@ -14,6 +14,8 @@ import pytest
 from backend.accounts.subjects import Subject, SubjectKind
 from backend.kit import db
 from backend.kit.actor import Actor
+from bench.fill import OWNER_SQL, owner
+from bench.fill import fill as bench_fill
 from tests.conftest import count_queries
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres_only]
@@ -22,22 +24,16 @@ ROWS = 200_000
 OWNERS = 50_000  # distinct people among the rows
 
 
-def owner(n: int) -> str:
-    """The n-th of the owners the filler spreads rows over (a valid version-4 UUID)."""
-    return f"00000000-0000-4000-8000-{n:012d}"
-
-
-OWNER_SQL = "('00000000-0000-4000-8000-' || lpad((g % {n})::text, 12, '0'))::uuid"
 # table: the columns whose spread matters to the hot queries (others get filler values)
 BIG_TABLES: dict[str, dict[str, str]] = {
-    "ledger_account": {"owner_id": OWNER_SQL.format(n=OWNERS * 4), "kind": "'PERSON'"},
+    "ledger_account": {"owner_id": OWNER_SQL.format(count=OWNERS * 4), "kind": "'PERSON'"},
     "ledger_transaction": {
-        "owner_id": OWNER_SQL.format(n=OWNERS),
+        "owner_id": OWNER_SQL.format(count=OWNERS),
         "kind": "'EARN'",
         "created_at": "now() - (g % 100000) * interval '1 minute'",
     },
     "ledger_posting": {
-        "owner_id": OWNER_SQL.format(n=OWNERS),
+        "owner_id": OWNER_SQL.format(count=OWNERS),
         "transaction_id": "g",
         "account_id": "g % 1000 + 1",
     },
@@ -54,13 +50,13 @@ BIG_TABLES: dict[str, dict[str, str]] = {
         "created_at": "now() - (g % 100000) * interval '1 minute'",
     },
     "reward_voucher": {
-        "owner_id": OWNER_SQL.format(n=OWNERS),
+        "owner_id": OWNER_SQL.format(count=OWNERS),
         "offer_id": "g % 1000 + 1",
         "status": "'CONFIRMED'",
         "created_at": "now() - (g % 100000) * interval '1 minute'",
     },
     "credit_block": {
-        "holder_id": OWNER_SQL.format(n=OWNERS),
+        "holder_id": OWNER_SQL.format(count=OWNERS),
         "status": "'HELD'",
         "serial_start": "g * 10",
         "serial_end": "g * 10 + 9",
@@ -70,23 +66,6 @@ BIG_TABLES: dict[str, dict[str, str]] = {
         "occurred_at": "now() - (g % 100000) * interval '1 minute'",
     },
 }
-
-
-def _filler(column: dict[str, Any]) -> str:
-    kind, size = column["data_type"], column["character_maximum_length"] or 32
-    return {
-        "uuid": "gen_random_uuid()",
-        "bigint": "g % 1000",
-        "integer": "g % 1000",
-        "smallint": "g % 100",
-        "character varying": f"left(md5(g::text), {min(size, 32)})",
-        "text": "md5(g::text)",
-        "timestamp with time zone": "now() - (g % 1000) * interval '1 hour'",
-        "date": "current_date",
-        "boolean": "false",
-        "numeric": "1",
-        "jsonb": "'{}'::jsonb",
-    }[kind]
 
 
 def _enum_values(table: str) -> dict[str, str]:
@@ -103,31 +82,14 @@ def _enum_values(table: str) -> dict[str, str]:
     raise LookupError(table)
 
 
-async def fill(table: str, spread: dict[str, str]) -> None:
-    spread = {**_enum_values(table), **spread}
-    columns = await db.fetch(
-        "SELECT column_name, data_type, is_nullable, column_default, character_maximum_length"
-        " FROM information_schema.columns WHERE table_name = $1 AND table_schema = 'public'",
-        table,
-    )
-    names, values = [], []
-    for column in columns:
-        name = column["column_name"]
-        if name in spread:
-            names.append(name)
-            values.append(spread[name])
-        elif column["is_nullable"] == "NO" and column["column_default"] is None:
-            names.append(name)
-            values.append(_filler(dict(column)))
-    async with db.transaction():
-        # the filler writes rows no service would (no balanced postings, no parents): without
-        # the triggers and foreign keys, as a restore would
-        await db.execute("SET LOCAL session_replication_role = replica")
-        await db.execute(
-            f"INSERT INTO {table} ({', '.join(names)})"
-            f" SELECT {', '.join(values)} FROM generate_series(1, {ROWS}) AS g"
-        )
-    await db.execute(f"ANALYZE {table}")
+async def fill(database_url: str, table: str, spread: dict[str, str]) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        await bench_fill(connection, table, ROWS, {**_enum_values(table), **spread})
+    finally:
+        await connection.close()
 
 
 def _statement(logged: str) -> tuple[str, list[Any]]:
@@ -153,7 +115,7 @@ async def test_hot_queries_use_their_indexes_on_big_tables(settings):
     from backend.rewards import service as rewards
 
     for table, spread in BIG_TABLES.items():
-        await fill(table, spread)
+        await fill(settings.database_url, table, spread)
     someone = Subject(SubjectKind.PERSON, owner(7))
     authority = Actor(
         kind="authority",

@@ -1,0 +1,239 @@
+"""Reads against their raw limit, by connections and by data size (issue 13).
+
+    .venv/bin/python -m bench.reads [--duration 5] [--connections 16,64,256] [--sizes 10000,100000,1000000]
+
+The wallet, its history page (20 entries) and the offer catalogue page (20 offers), each through
+the whole GraphQL stack (signed in for the wallet) and through a bare Starlette endpoint reading
+the same rows with asyncpg (bench/bare_app.py): one uvicorn worker each, wrk with 2 threads, at
+each number of connections. The ledger tables then grow (other people's rows, bench/fill.py) to
+each size, counted in postings, and everything is measured again: a per-request cost that stays
+flat as the tables grow is the target, and so is every read at 0.5x its bare endpoint or better.
+The app's peak resident memory (VmHWM) is read after each size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from bench.fill import OWNER_SQL, fill
+from bench.run import REDIS_URL, drop_database, free_port, make_database, start, wrk
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = {
+    "wallet": ("/wallet", '{"query":"{ wallet { balance held expiringWithin30Days } }"}'),
+    "history page": (
+        "/history",
+        '{"query":"{ wallet { history(first: 20) { edges { node { id kind amount occurredAt } } } } }"}',
+    ),
+    "catalogue page": (
+        "/catalogue",
+        '{"query":"{ offers(first: 20) { edges { node { id titleZh pricePoints stockLeft } } } }"}',
+    ),
+}
+
+
+async def grow(pg_url: str, start_at: int, postings: int) -> None:
+    """Other people's ledger rows: `postings` postings, half as many transactions and lots, and
+    an account for every 20 postings, spread over many owners."""
+    connection = await asyncpg.connect(pg_url)
+    try:
+        owners = max(postings // 20, 1)
+        await fill(
+            connection,
+            "ledger_account",
+            owners,
+            {"owner_id": "gen_random_uuid()", "kind": "'PERSON'"},
+            start=start_at,
+        )
+        await fill(
+            connection,
+            "ledger_transaction",
+            postings // 2,
+            {
+                "owner_id": OWNER_SQL.format(count=owners),
+                "kind": "'EARN'",
+                "created_at": "now() - (g % 100000) * interval '1 minute'",
+            },
+            start=start_at,
+        )
+        await fill(
+            connection,
+            "ledger_posting",
+            postings,
+            {"owner_id": OWNER_SQL.format(count=owners), "transaction_id": "g / 2 + 1"},
+            start=start_at,
+        )
+        await fill(
+            connection,
+            "ledger_lot",
+            postings // 2,
+            {
+                "owner_id": OWNER_SQL.format(count=owners),
+                "amount": "10",
+                "remaining": "10",
+                "expires_at": "now() + (g % 700) * interval '1 day'",
+            },
+            start=start_at,
+        )
+    finally:
+        await connection.close()
+
+
+async def offers(pg_url: str, count: int = 500) -> None:
+    connection = await asyncpg.connect(pg_url)
+    try:
+        await fill(
+            connection,
+            "reward_offer",
+            count,
+            {
+                "status": "CASE WHEN g % 2 = 0 THEN 'ACTIVE' ELSE 'ENDED' END",
+                "unused_policy": "'REFUND'",
+                "redeem_from": "now() - interval '1 day'",
+                "redeem_until": "now() + interval '30 days'",
+                "created_at": "now() - g * interval '1 minute'",
+            },
+        )
+    finally:
+        await connection.close()
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--connections", default="16,64,256")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    args = parser.parse_args()
+    connections = [int(c) for c in args.connections.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if not shutil.which("wrk"):
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(ROOT))
+    from backend.kit import db
+    from backend.settings import load_settings
+    from bench import ledger
+
+    pg_url = asyncio.run(make_database())
+    lines: list[str] = []
+    try:
+        asyncio.run(db.migrate(load_settings({"TPH_ENV": "dev", "DATABASE_URL": pg_url})))
+        token, owner = asyncio.run(ledger.wallet_owner(pg_url))
+        asyncio.run(offers(pg_url))
+        env = {
+            **os.environ,
+            "TPH_ENV": "dev",
+            "DATABASE_URL": pg_url,
+            "REDIS_URL": REDIS_URL,
+            "TPH_LOG_LEVEL": "WARNING",
+            "TPH_RUN_JOBS_IN_PROCESS": "0",
+            "TPH_COST_PER_MINUTE": "1000000000",
+            "TPH_COST_PER_ADDRESS_MINUTE": "1000000000",
+            "BENCH_OWNER": owner,
+            "BENCH_PG_URL": pg_url,
+        }
+        uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+        app_port, bare_port = free_port(), free_port()
+        app = start(
+            [*uvicorn, "backend.app:create_app", "--factory", "--port", str(app_port)],
+            env,
+            app_port,
+        )
+        bare = start([*uvicorn, "bench.bare_app:app", "--port", str(bare_port)], env, bare_port)
+        app_url, bare_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
+        try:
+            for _, body in WORKLOADS.values():  # each query works, and the same on both
+                answer = httpx.post(
+                    f"{app_url}/graphql",
+                    content=body,
+                    headers={
+                        "authorization": f"Bearer {token}",
+                        "content-type": "application/json",
+                    },
+                ).json()
+                assert "errors" not in answer and answer["data"], answer
+            filled = 0
+            rows: list[tuple[int, str, int, float, float, float, float]] = []
+            memory: list[tuple[int, float]] = []
+            for size in sizes:
+                asyncio.run(grow(pg_url, filled + 1, size - filled))
+                filled = size
+                for name, (path, body) in WORKLOADS.items():
+                    for conns in connections:
+                        wrk(f"{bare_url}{path}", 1, body, None, conns)  # warm-up
+                        wrk(f"{app_url}/graphql", 1, body, token, conns)
+                        bare_rps, bare_p99 = wrk(
+                            f"{bare_url}{path}", args.duration, body, None, conns
+                        )
+                        app_rps, app_p99 = wrk(
+                            f"{app_url}/graphql", args.duration, body, token, conns
+                        )
+                        rows.append((size, name, conns, bare_rps, app_rps, bare_p99, app_p99))
+                memory.append((size, peak_rss_mb(app.pid)))
+        finally:
+            app.terminate()
+            bare.terminate()
+            app.wait(10)
+            bare.wait(10)
+    finally:
+        asyncio.run(drop_database(pg_url))
+    lines += [
+        "### Reads by connections and data size (wrk -t2, one uvicorn worker each, "
+        f"{args.duration} s a run)",
+        "",
+        "| ledger postings | read | connections | bare req/s | GraphQL req/s | ratio (target >= 0.5x) | bare p99 ms | GraphQL p99 ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {s:,} | {n} | {c} | {b:,.0f} | {a:,.0f} | {a / b:.2f}x | {bp:.1f} | {ap:.1f} |"
+        for s, n, c, b, a, bp, ap in rows
+    ]
+    lines += [
+        "",
+        "Per-request cost as the ledger grows (GraphQL req/s at 64 connections, against the smallest size):",
+        "",
+        "| read | " + " | ".join(f"{s:,}" for s in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
+    for name in WORKLOADS:
+        at = {s: a for s, n, c, _, a, _, _ in rows if n == name and c == 64}
+        if at:
+            first = at[sizes[0]]
+            lines.append(
+                f"| {name} | "
+                + " | ".join(f"{at[s]:,.0f} ({at[s] / first:.2f})" for s in sizes)
+                + " |"
+            )
+    lines += [
+        "",
+        "Peak resident memory of the app's worker (VmHWM) after each size: "
+        + ", ".join(f"{s:,} postings: {m:.0f} MB" for s, m in memory)
+        + " (target <= 300 MB).",
+    ]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "reads.md").write_text(report)
+    print(json.dumps({"rows": len(rows)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
