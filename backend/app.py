@@ -12,7 +12,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -145,6 +145,10 @@ class BodyLimitMiddleware:
         except _BodyTooLarge:
             if not started:
                 await self._refuse(scope, receive, send, limit)
+        except ClientDisconnect:
+            # The client went away before its body arrived (a timeout, a closed app): nobody is
+            # left to answer, and nothing was done for the request.
+            log.info("client disconnected before its request body arrived")
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = error_response(413, f"The body is over {limit} bytes.", "PAYLOAD_TOO_LARGE")

@@ -169,15 +169,15 @@ def main() -> int:
                 ).json()
                 assert "errors" not in answer and answer["data"], answer
             filled = 0
-            rows: list[tuple[int, str, int, float, float, float, float]] = []
+            rows: list[tuple[int, str, int, float, float, float, float, int, int]] = []
             memory: list[tuple[int, float]] = []
             for size in sizes:
                 asyncio.run(grow(pg_url, filled + 1, size - filled))
                 filled = size
                 for name, (path, body) in WORKLOADS.items():
                     for conns in connections:
-                        wrk(f"{bare_url}{path}", 1, body, None, conns)  # warm-up
-                        wrk(f"{app_url}/graphql", 1, body, token, conns)
+                        wrk(f"{bare_url}{path}", 1, body, None, conns, [])  # warm-up
+                        wrk(f"{app_url}/graphql", 1, body, token, conns, [])
                         bare_rps, bare_p99 = wrk(
                             f"{bare_url}{path}", args.duration, body, None, conns
                         )
@@ -197,12 +197,12 @@ def main() -> int:
         "### Reads by connections and data size (wrk -t2, one uvicorn worker each, "
         f"{args.duration} s a run)",
         "",
-        "| ledger postings | read | connections | bare req/s | GraphQL req/s | ratio (target >= 0.5x) | bare p99 ms | GraphQL p99 ms |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| ledger postings | read | connections | bare req/s | GraphQL req/s | ratio (target >= 0.5x) | bare p99 ms | GraphQL p99 ms | failed (bare / GraphQL) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {s:,} | {n} | {c} | {b:,.0f} | {a:,.0f} | {a / b:.2f}x | {bp:.1f} | {ap:.1f} |"
-        for s, n, c, b, a, bp, ap in rows
+        f"| {s:,} | {n} | {c} | {b:,.0f} | {a:,.0f} | {a / b:.2f}x | {bp:.1f} | {ap:.1f} | {fb} / {fa} |"
+        for s, n, c, b, a, bp, ap, fb, fa in rows
     ]
     lines += [
         "",
@@ -212,7 +212,7 @@ def main() -> int:
         "|---|" + "---:|" * len(sizes),
     ]
     for name in WORKLOADS:
-        at = {s: a for s, n, c, _, a, _, _ in rows if n == name and c == 64}
+        at = {s: a for s, n, c, _, a, *_ in rows if n == name and c == 64}
         if at:
             first = at[sizes[0]]
             lines.append(

@@ -65,8 +65,10 @@ def wrk(
     body: str = QUERY,
     token: str | None = None,
     connections: int = 64,
+    failures: list[int] | None = None,
 ) -> tuple[float, float]:
-    """Requests per second and p99 latency (ms) of POSTing `body` to `url`."""
+    """Requests per second and p99 latency (ms) of POSTing `body` to `url` (a request not
+    answered in 10 s counts as failed). Failed requests raise, or are added to `failures`."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             'wrk.method = "POST"\n'
@@ -75,7 +77,18 @@ def wrk(
             + f"wrk.body = '{body}'\n"
         )
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, url],
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            script.name,
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -86,8 +99,12 @@ def wrk(
     assert p99_raw, out
     factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99_raw.group(2)]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise RuntimeError(f"{url}: {errors.group(1)} failed responses")
+    timeouts = re.search(r"timeout (\d+)", out)
+    failed = (int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0)
+    if failures is not None:
+        failures.append(failed)
+    elif failed:
+        raise RuntimeError(f"{url}: {failed} failed requests")
     return rps, float(p99_raw.group(1)) * factor
 
 

@@ -360,3 +360,43 @@ async def test_a_nul_character_is_refused_by_the_other_routes(client):
         response = await client.get(url)
         assert response.status_code == 400, (url, response.text)
         assert "U+0000" in response.json()["errors"][0]["message"]
+
+
+async def test_a_client_gone_before_its_body_arrived_is_no_server_error(app, caplog):
+    """A client that times out while sending its body (wrk at 256 connections did) leaves
+    nothing to answer: no 500 is sent and no error is logged."""
+    import logging
+
+    sent: list[dict] = []
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"query": "{ serv', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict:
+        return next(messages)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"host", b"t")],
+        "client": ("10.0.0.1", 1234),
+        "server": ("t", 80),
+        "state": {},
+    }
+    with caplog.at_level(logging.ERROR):
+        await app(scope, receive, send)
+    assert not [m for m in sent if m["type"] == "http.response.start"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
