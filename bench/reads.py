@@ -178,13 +178,16 @@ def main() -> int:
                     for conns in connections:
                         wrk(f"{bare_url}{path}", 1, body, None, conns, [])  # warm-up
                         wrk(f"{app_url}/graphql", 1, body, token, conns, [])
+                        failed: list[int] = []
                         bare_rps, bare_p99 = wrk(
-                            f"{bare_url}{path}", args.duration, body, None, conns
+                            f"{bare_url}{path}", args.duration, body, None, conns, failed
                         )
                         app_rps, app_p99 = wrk(
-                            f"{app_url}/graphql", args.duration, body, token, conns
+                            f"{app_url}/graphql", args.duration, body, token, conns, failed
                         )
-                        rows.append((size, name, conns, bare_rps, app_rps, bare_p99, app_p99))
+                        rows.append(
+                            (size, name, conns, bare_rps, app_rps, bare_p99, app_p99, *failed)
+                        )
                 memory.append((size, peak_rss_mb(app.pid)))
         finally:
             app.terminate()
