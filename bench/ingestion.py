@@ -19,7 +19,7 @@ from datetime import timedelta
 import asyncpg
 import httpx
 
-from bench.run import PG_ADMIN, REDIS_URL, free_port, start
+from bench.run import PG_ADMIN, UVICORN, free_port, server_env, start
 
 BATCH = 1000
 
@@ -221,33 +221,11 @@ def main() -> int:
     asyncio.run(create())
     try:
         token, refs = asyncio.run(setup(pg_url, args.subjects))
-        import os
 
-        env = {
-            **os.environ,
-            "TPH_ENV": "dev",
-            "DATABASE_URL": pg_url,
-            "REDIS_URL": REDIS_URL,
-            "TPH_LOG_LEVEL": "WARNING",
-            "TPH_RUN_JOBS_IN_PROCESS": "0",
-            # one load generator on one address: the budgets would throttle it, not measure it
-            "TPH_COST_PER_MINUTE": "1000000000",
-            "TPH_COST_PER_ADDRESS_MINUTE": "1000000000",
-        }
+        env = server_env(pg_url)
         port = free_port()
         server = start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "backend.app:create_app",
-                "--factory",
-                "--port",
-                str(port),
-            ],
+            [*UVICORN, "backend.app:create_app", "--factory", "--port", str(port)],
             env,
             port,
         )

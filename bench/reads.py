@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -25,7 +24,15 @@ import asyncpg
 import httpx
 
 from bench.fill import OWNER_SQL, fill
-from bench.run import REDIS_URL, drop_database, free_port, make_database, start, wrk
+from bench.run import (
+    UVICORN,
+    drop_database,
+    free_port,
+    make_database,
+    server_env,
+    start,
+    wrk,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = {
@@ -136,19 +143,8 @@ def main() -> int:
         asyncio.run(db.migrate(load_settings({"TPH_ENV": "dev", "DATABASE_URL": pg_url})))
         token, owner = asyncio.run(ledger.wallet_owner(pg_url))
         asyncio.run(offers(pg_url))
-        env = {
-            **os.environ,
-            "TPH_ENV": "dev",
-            "DATABASE_URL": pg_url,
-            "REDIS_URL": REDIS_URL,
-            "TPH_LOG_LEVEL": "WARNING",
-            "TPH_RUN_JOBS_IN_PROCESS": "0",
-            "TPH_COST_PER_MINUTE": "1000000000",
-            "TPH_COST_PER_ADDRESS_MINUTE": "1000000000",
-            "BENCH_OWNER": owner,
-            "BENCH_PG_URL": pg_url,
-        }
-        uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+        env = server_env(pg_url, BENCH_OWNER=owner)
+        uvicorn = UVICORN
         app_port, bare_port = free_port(), free_port()
         app = start(
             [*uvicorn, "backend.app:create_app", "--factory", "--port", str(app_port)],

@@ -38,6 +38,26 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 QUERY = '{"query":"{ serverInfo { version time } }"}'
 
 
+UVICORN = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+
+
+def server_env(pg_url: str, **extra: str) -> dict[str, str]:
+    """The environment of the servers under test: the app (and the bare app) on `pg_url`."""
+    return {
+        **os.environ,
+        "TPH_ENV": "dev",
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": REDIS_URL,
+        "TPH_LOG_LEVEL": "WARNING",
+        "TPH_RUN_JOBS_IN_PROCESS": "0",
+        # one load generator on one address: the budgets would throttle it, not measure it
+        "TPH_COST_PER_MINUTE": "1000000000",
+        "TPH_COST_PER_ADDRESS_MINUTE": "1000000000",
+        "BENCH_PG_URL": pg_url,
+        **extra,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -111,20 +131,8 @@ def wrk(
 def http_bench(
     pg_url: str, duration: int, runs: int, token: str, owner: str
 ) -> list[tuple[str, float, float]]:
-    env = {
-        "BENCH_OWNER": owner,
-        **os.environ,
-        "TPH_ENV": "dev",
-        "DATABASE_URL": pg_url,
-        "REDIS_URL": REDIS_URL,
-        "TPH_LOG_LEVEL": "WARNING",
-        "TPH_RUN_JOBS_IN_PROCESS": "0",
-        # one load generator on one address: the budgets would throttle it, not measure it
-        "TPH_COST_PER_MINUTE": "1000000000",
-        "TPH_COST_PER_ADDRESS_MINUTE": "1000000000",
-        "BENCH_PG_URL": pg_url,
-    }
-    uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
+    env = server_env(pg_url, BENCH_OWNER=owner)
+    uvicorn = UVICORN
     app_port, bare_port = free_port(), free_port()
     app = start(
         [*uvicorn, "backend.app:create_app", "--factory", "--port", str(app_port)], env, app_port

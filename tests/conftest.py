@@ -491,3 +491,21 @@ async def live_log_in(server: LiveServer, outbox: Path, phone: str) -> str:
             },
         )
         return str(logged.json()["data"]["logIn"]["accessToken"])
+
+
+@contextlib.asynccontextmanager
+async def subscribed(server: LiveServer, token: str, query: str, id: str = "s") -> Any:
+    """A graphql-transport-ws connection to a live server, signed in with `token` and
+    acknowledged, with `query` subscribed under `id`; yields the websocket."""
+    import json
+
+    import websockets
+
+    url = server.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": id, "type": "subscribe", "payload": {"query": query}}))
+        yield ws

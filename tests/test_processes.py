@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from backend.settings import ROOT
-from tests.conftest import live_log_in
+from tests.conftest import live_log_in, subscribed
 
 pytestmark = pytest.mark.slow
 
@@ -82,22 +82,10 @@ def test_the_server_logs_json_lines_with_request_ids(live_server_factory):
 async def test_a_signed_in_app_uses_the_websocket_with_its_token(live_server_factory, tmp_path):
     import json
 
-    import websockets
-
     outbox = tmp_path / "outbox.jsonl"
     server = live_server_factory({"TPH_SMS_OUTBOX": str(outbox)})
     token = await live_log_in(server, outbox, "13700000001")
-    url = server.url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {"id": "1", "type": "subscribe", "payload": {"query": "{ me { phoneMasked } }"}}
-            )
-        )
+    async with subscribed(server, token, "{ me { phoneMasked } }", id="1") as ws:
         assert json.loads(await ws.recv())["payload"]["data"] == {
             "me": {"phoneMasked": "137****0001"}
         }

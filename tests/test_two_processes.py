@@ -8,11 +8,10 @@ import json
 
 import httpx
 import pytest
-import websockets
 
 from backend.accounts import organisations
 from backend.kit.actor import Actor
-from tests.conftest import bearer, live_log_in
+from tests.conftest import bearer, live_log_in, subscribed
 from tests.rewards.conftest import AUTHORITY, fund, make_offer, member
 
 # Several processes need PostgreSQL and Redis: the SQLite lane serves one process (tanpuhui serve).
@@ -36,21 +35,7 @@ async def test_two_server_processes_share_subscriptions_sessions_and_budgets(
     shop = await organisations.register_organisation(actor=AUTHORITY, kind="MERCHANT", name="店")
     offer = await make_offer(member(str(shop.public_id), "manager"), price_points=100)
 
-    url = one.url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "w",
-                    "type": "subscribe",
-                    "payload": {"query": "subscription { walletChanged { balance held } }"},
-                }
-            )
-        )
+    async with subscribed(one, token, "subscription { walletChanged { balance held } }") as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert first["payload"]["data"]["walletChanged"] == {"balance": "500", "held": "0"}
         # a redemption through the other process reaches this one's subscriber

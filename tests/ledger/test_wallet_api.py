@@ -10,7 +10,15 @@ import pytest
 from backend.accounts.subjects import Subject, SubjectKind
 from backend.ledger import service
 from backend.ledger.models import LedgerTransaction
-from tests.conftest import assert_constant_queries, bearer, gql, live_log_in, log_in, make_admin
+from tests.conftest import (
+    assert_constant_queries,
+    bearer,
+    gql,
+    live_log_in,
+    log_in,
+    make_admin,
+    subscribed,
+)
 
 PHONE = "+8613200000001"
 WALLET = """
@@ -138,7 +146,6 @@ async def test_the_authority_claws_back_an_earning(client, sms):
 async def test_a_subscription_receives_a_change_made_by_another_process(
     live_server_factory, tmp_path
 ):
-    import websockets
 
     outbox = tmp_path / "outbox.jsonl"
     server = live_server_factory({"TPH_SMS_OUTBOX": str(outbox)})
@@ -148,21 +155,9 @@ async def test_a_subscription_receives_a_change_made_by_another_process(
             await http.post("/graphql", json={"query": "{ me { id } }"}, headers=bearer(token))
         ).json()["data"]["me"]["id"]
     owner = Subject(SubjectKind.PERSON, person)
-    url = server.url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "w",
-                    "type": "subscribe",
-                    "payload": {"query": "subscription { walletChanged { balance } }"},
-                }
-            )
-        )
+    async with subscribed(
+        server, token, "subscription { walletChanged { balance } }", id="w"
+    ) as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert first["payload"]["data"]["walletChanged"]["balance"] == "0"
         # This test process is another process: its earning reaches the server through Redis.

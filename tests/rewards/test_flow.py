@@ -14,7 +14,7 @@ from backend.kit import clock
 from backend.kit.actor import Actor
 from backend.ledger import service as ledger
 from tests.accounts.test_organisations import act_for, join, register
-from tests.conftest import bearer, make_admin
+from tests.conftest import bearer, make_admin, subscribed
 
 IDS = {op["name"]: op["id"] for op in json.loads(MANIFEST_PATH.read_text())["operations"]}
 
@@ -167,8 +167,6 @@ async def test_the_citizens_app_hears_of_a_voucher_change_at_once(
 ):
     import asyncio
 
-    import websockets
-
     from backend.accounts.models import Person
     from backend.rewards import service
     from tests.conftest import live_log_in
@@ -192,21 +190,9 @@ async def test_the_citizens_app_hears_of_a_voucher_change_at_once(
         idempotency_key="tap-live-0001",
         subject=owner,
     )
-    url = server.url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "v",
-                    "type": "subscribe",
-                    "payload": {"query": "subscription { voucherChanged { id status } }"},
-                }
-            )
-        )
+    async with subscribed(
+        server, token, "subscription { voucherChanged { id status } }", id="v"
+    ) as ws:
         await asyncio.sleep(0.5)  # the server subscribes to the channel
         await service.cancel(
             actor=Actor(kind="citizen", id=owner.id),
