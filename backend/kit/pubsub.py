@@ -94,3 +94,13 @@ async def close_broker() -> None:
 
 async def publish(channel: str, data: str) -> None:
     await get_redis().publish(channel, data)
+
+
+async def publish_many(messages: list[tuple[str, str]]) -> None:
+    """Several (channel, data) messages in one round trip (a pipeline, not a transaction)."""
+    if not messages:
+        return
+    async with get_redis().pipeline(transaction=False) as pipe:
+        for channel, data in messages:
+            pipe.publish(channel, data)
+        await pipe.execute()

@@ -19,7 +19,7 @@ from backend.kit import clock, db
 from backend.kit.errors import IdempotencyKeyReused
 from backend.kit.ids import new_public_id
 from backend.ledger.models import AccountKind
-from backend.ledger.notify import wallet_changed
+from backend.ledger.notify import wallets_changed
 from backend.ledger.service import (
     SYSTEM_OWNERS,
     _check_amount,
@@ -156,6 +156,6 @@ async def earn_many_set_based(entries: list[Earning]) -> dict[str, str]:
         result[entry.idempotency_key] = str(
             fresh[(entry.owner.id, entry.idempotency_key)]["public_id"]
         )
-    for owner_id in sorted({e.owner.id for e in new}):
-        db.after_commit(lambda owner_id=owner_id: wallet_changed(owner_id))  # type: ignore[misc]
+    changed = sorted({e.owner.id for e in new})
+    db.after_commit(lambda: wallets_changed(changed))
     return result

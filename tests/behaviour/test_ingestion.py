@@ -9,11 +9,11 @@ from backend.accounts.subjects import Subject, SubjectKind
 from backend.behaviour import ingestion
 from backend.behaviour.models import BehaviourRecord, OutcomeCount
 from backend.consent import grants
-from backend.kit import clock, faults
+from backend.kit import clock, db, faults
 from backend.ledger import queries
 from backend.ledger.models import LedgerTransaction
 from backend.methodology import service as methodology
-from tests.behaviour.conftest import AUTHORITY
+from tests.behaviour.conftest import AUTHORITY, citizen, link
 
 
 def rec(world, event, quantity="10", scenario="METRO", at=None, ref=None, **extra):
@@ -331,3 +331,49 @@ async def test_one_event_sent_at_once_under_two_scenarios_is_credited_once(world
     statuses = sorted(outcomes[0].status for outcomes in results)
     assert statuses == ["ACCEPTED", "DUPLICATE"]
     assert await BehaviourRecord.all().count() == 1
+
+
+async def test_a_batch_tells_every_wallet_it_changed_in_one_round_trip(world, monkeypatch):
+    """walletChanged listeners hear of each wallet a batch credited, after the commit; on
+    PostgreSQL's set-based path the batch sends them all to Redis in one pipeline, not one
+    publish per earning (SQLite's portable path credits, and tells, record by record)."""
+    from backend.kit import pubsub
+
+    carol = await citizen("+8613900004444")
+    carol_ref = await link(carol, world.platform_id, world.platform)
+    await grants.grant(
+        actor=carol,
+        subject=Subject(SubjectKind.PERSON, carol.id),
+        platform_id=world.platform_id,
+        notice_id=world.notice_id,
+        categories=None,
+        expires_at=None,
+        meter_accounts=None,
+    )
+    sent: list[list[tuple[str, str]]] = []
+    single: list[str] = []
+    real = pubsub.publish_many
+
+    async def spy(messages):
+        sent.append(list(messages))
+        await real(messages)
+
+    async def one(channel, data):
+        single.append(channel)
+        await real([(channel, data)])
+
+    monkeypatch.setattr(pubsub, "publish_many", spy)
+    monkeypatch.setattr("backend.ledger.notify.publish_many", spy)
+    monkeypatch.setattr("backend.ledger.notify.publish", one)
+    await report(
+        world,
+        rec(world, "n1"),
+        rec(world, "n2"),
+        rec(world, "n3", ref=carol_ref),
+    )
+    expected = sorted([(f"wallet:{p.id}", p.id) for p in (world.alice, carol)])
+    if db.is_postgres():
+        assert single == []
+        assert sent == [expected]
+    else:
+        assert sorted(set(single)) == [channel for channel, _ in expected]
