@@ -165,7 +165,9 @@ def main() -> int:
                 ).json()
                 assert "errors" not in answer and answer["data"], answer
             filled = 0
-            rows: list[tuple[int, str, int, float, float, float, float, int, int]] = []
+            rows: list[
+                tuple[int, str, int, float, float, float, float, float, float, int, int]
+            ] = []
             memory: list[tuple[int, float]] = []
             for size in sizes:
                 asyncio.run(grow(pg_url, filled + 1, size - filled))
@@ -175,14 +177,15 @@ def main() -> int:
                         wrk(f"{bare_url}{path}", 1, body, None, conns, [])  # warm-up
                         wrk(f"{app_url}/graphql", 1, body, token, conns, [])
                         failed: list[int] = []
+                        p50: list[float] = []
                         bare_rps, bare_p99 = wrk(
-                            f"{bare_url}{path}", args.duration, body, None, conns, failed
+                            f"{bare_url}{path}", args.duration, body, None, conns, failed, p50
                         )
                         app_rps, app_p99 = wrk(
-                            f"{app_url}/graphql", args.duration, body, token, conns, failed
+                            f"{app_url}/graphql", args.duration, body, token, conns, failed, p50
                         )
                         rows.append(
-                            (size, name, conns, bare_rps, app_rps, bare_p99, app_p99, *failed)
+                            (size, name, conns, bare_rps, app_rps, *p50, bare_p99, app_p99, *failed)
                         )
                 memory.append((size, peak_rss_mb(app.pid)))
         finally:
@@ -196,12 +199,12 @@ def main() -> int:
         "### Reads by connections and data size (wrk -t2, one uvicorn worker each, "
         f"{args.duration} s a run)",
         "",
-        "| ledger postings | read | connections | bare req/s | GraphQL req/s | ratio (target >= 0.5x) | bare p99 ms | GraphQL p99 ms | failed (bare / GraphQL) |",
+        "| ledger postings | read | connections | bare req/s | GraphQL req/s | ratio (target >= 0.5x) | p50 ms (bare / GraphQL) | p99 ms (bare / GraphQL) | failed (bare / GraphQL) |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {s:,} | {n} | {c} | {b:,.0f} | {a:,.0f} | {a / b:.2f}x | {bp:.1f} | {ap:.1f} | {fb} / {fa} |"
-        for s, n, c, b, a, bp, ap, fb, fa in rows
+        f"| {s:,} | {n} | {c} | {b:,.0f} | {a:,.0f} | {a / b:.2f}x | {bm:.1f} / {am:.1f} | {bp:.1f} / {ap:.1f} | {fb} / {fa} |"
+        for s, n, c, b, a, bm, am, bp, ap, fb, fa in rows
     ]
     lines += [
         "",

@@ -86,9 +86,11 @@ def wrk(
     token: str | None = None,
     connections: int = 64,
     failures: list[int] | None = None,
+    medians: list[float] | None = None,
 ) -> tuple[float, float]:
     """Requests per second and p99 latency (ms) of POSTing `body` to `url` (a request not
-    answered in 10 s counts as failed). Failed requests raise, or are added to `failures`."""
+    answered in 10 s counts as failed). Failed requests raise, or are added to `failures`; the
+    p50 latency (ms) is added to `medians` when given."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             'wrk.method = "POST"\n'
@@ -115,9 +117,15 @@ def wrk(
     ).stdout
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99_raw = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    assert p99_raw, out
-    factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99_raw.group(2)]
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+    def percentile(label: str) -> float:
+        found = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
+        assert found, out
+        return float(found.group(1)) * units[found.group(2)]
+
+    if medians is not None:
+        medians.append(percentile("50"))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     timeouts = re.search(r"timeout (\d+)", out)
     failed = (int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0)
@@ -125,7 +133,7 @@ def wrk(
         failures.append(failed)
     elif failed:
         raise RuntimeError(f"{url}: {failed} failed requests")
-    return rps, float(p99_raw.group(1)) * factor
+    return rps, percentile("99")
 
 
 def http_bench(
