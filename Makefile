@@ -44,7 +44,7 @@ contract: $(STAMP)
 bench: $(STAMP)
 	infra/local/services.sh ensure
 	$(BIN)/python -m bench.run
-	$(BIN)/python -m bench.reads
+	$(BIN)/python -m bench.reads --soak 600
 	$(BIN)/python -m bench.ingestion
 	$(BIN)/python -m bench.rewards
 

@@ -1,6 +1,6 @@
 """Reads against their raw limit, by connections and by data size (issue 13).
 
-    .venv/bin/python -m bench.reads [--duration 5] [--connections 16,64,256] [--sizes 10000,100000,1000000]
+    .venv/bin/python -m bench.reads [--duration 5] [--connections 16,64,256] [--sizes 10000,100000,1000000] [--soak 600]
 
 The wallet, its history page (20 entries) and the offer catalogue page (20 offers), each through
 the whole GraphQL stack (signed in for the wallet) and through a bare Starlette endpoint reading
@@ -8,7 +8,8 @@ the same rows with asyncpg (bench/bare_app.py): one uvicorn worker each, wrk wit
 each number of connections. The ledger tables then grow (other people's rows, bench/fill.py) to
 each size, counted in postings, and everything is measured again: a per-request cost that stays
 flat as the tables grow is the target, and so is every read at 0.5x its bare endpoint or better.
-The app's peak resident memory (VmHWM) is read after each size.
+The app's peak resident memory (VmHWM) is read after each size. `--soak 600` then runs the three
+reads in turn for ten minutes and reads the resident memory after each minute: it should not grow.
 """
 
 from __future__ import annotations
@@ -114,6 +115,14 @@ async def offers(pg_url: str, count: int = 500) -> None:
         await connection.close()
 
 
+def rss_mb(pid: int) -> float:
+    """The resident memory now (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -126,6 +135,13 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--connections", default="16,64,256")
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=0,
+        help="then this many seconds of the three reads in turn (a minute each, 64 connections),"
+        " with the worker's resident memory after each minute",
+    )
     args = parser.parse_args()
     connections = [int(c) for c in args.connections.split(",")]
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -188,6 +204,12 @@ def main() -> int:
                             (size, name, conns, bare_rps, app_rps, *p50, bare_p99, app_p99, *failed)
                         )
                 memory.append((size, peak_rss_mb(app.pid)))
+            soak: list[tuple[int, str, float, float]] = []
+            names = list(WORKLOADS)
+            for minute in range(args.soak // 60):
+                name = names[minute % len(names)]
+                rps, _ = wrk(f"{app_url}/graphql", 60, WORKLOADS[name][1], token, 64, [])
+                soak.append((minute + 1, name, rps, rss_mb(app.pid)))
         finally:
             app.terminate()
             bare.terminate()
@@ -228,6 +250,20 @@ def main() -> int:
         + ", ".join(f"{s:,} postings: {m:.0f} MB" for s, m in memory)
         + " (target <= 300 MB).",
     ]
+    if soak:
+        lines += [
+            "",
+            f"### Soak: {len(soak)} minutes of the three reads in turn, 64 connections",
+            "",
+            "| minute | read | GraphQL req/s | resident MB after it |",
+            "|---:|---|---:|---:|",
+        ]
+        lines += [f"| {m} | {n} | {r:,.0f} | {mb:.0f} |" for m, n, r, mb in soak]
+        lines += [
+            "",
+            f"Resident memory after the first minute {soak[0][3]:.0f} MB, after the last "
+            f"{soak[-1][3]:.0f} MB: {soak[-1][3] - soak[0][3]:+.0f} MB (target: no growth).",
+        ]
     report = "\n".join(lines) + "\n"
     print(report)
     out = ROOT / "bench" / "out"
