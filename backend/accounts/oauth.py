@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from backend.accounts.platforms import ClientRejected, exchange_client_credentials
+from backend.api.context import client_address
 from backend.kit.redis import get_redis
 from backend.kit.validation import NUL_MESSAGE, holds_nul
 
@@ -38,7 +39,7 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 async def token_endpoint(request: Request) -> JSONResponse:
     settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     key = f"rl:oauth:{address}"
     redis = get_redis()
     attempts = await redis.incr(key)

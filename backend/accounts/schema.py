@@ -29,15 +29,10 @@ from backend.accounts.types import (
     TotpEnrolment,
 )
 from backend.api.connection import Connection
-from backend.api.context import Info
+from backend.api.context import Info, client_address
 from backend.api.errors import InvalidInputError, NotFoundError, returns_errors
 from backend.api.node import public_id_of
 from backend.kit.errors import Forbidden, Unauthenticated
-
-
-def _client_ip(info: Info) -> str:
-    client = info.context.request.client
-    return client.host if client else "unknown"
 
 
 @strawberry.input
@@ -194,7 +189,9 @@ class Mutation:
         self, info: Info, input: RequestLoginCodeInput
     ) -> RequestLoginCodePayload:
         sent = await login.request_login_code(
-            phone=input.phone, client_ip=_client_ip(info), settings=info.context.settings
+            phone=input.phone,
+            client_ip=client_address(info.context.request),
+            settings=info.context.settings,
         )
         return LoginCodeSent.from_result(sent)
 

@@ -35,3 +35,10 @@ class Context:
 
 
 Info = StrawberryInfo[Context, None]
+
+
+def client_address(request: Any) -> str:
+    """The caller's address as the server saw it (uvicorn's proxy_headers resolve
+    X-Forwarded-For from the proxies named in FORWARDED_ALLOW_IPS)."""
+    client = getattr(request, "client", None)
+    return client.host if client and client.host else "unknown"

@@ -36,6 +36,7 @@ from graphql import (
 from graphql.execution import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
+from backend.api.context import client_address
 from backend.kit.actor import Actor
 from backend.kit.redis import get_redis
 from backend.settings import Settings
@@ -243,13 +244,6 @@ def budgets_for(actor: Actor | None, address: str, settings: Settings) -> tuple[
     else:
         subject = Budget(f"ip:{address}", settings.cost_per_minute, "SUBJECT")
     return (subject, by_address)
-
-
-def client_address(request: Any) -> str:
-    """The caller's address as the server saw it (uvicorn's proxy_headers resolve
-    X-Forwarded-For from the proxies named in FORWARDED_ALLOW_IPS)."""
-    client = getattr(request, "client", None)
-    return client.host if client and client.host else "unknown"
 
 
 @dataclass

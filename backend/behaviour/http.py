@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from backend.accounts.authn import authenticate
 from backend.api import cost
+from backend.api.context import client_address
 from backend.behaviour import ingestion
 from backend.kit.errors import (
     DomainError,
@@ -56,7 +57,7 @@ async def records_endpoint(request: Request) -> JSONResponse:
     # The same budget as the GraphQL mutation: an outcome costs one, the request MUTATION_COST.
     settings = request.app.state.settings
     admission = await cost.admit(
-        cost.budgets_for(actor, cost.client_address(request), settings), settings
+        cost.budgets_for(actor, client_address(request), settings), settings
     )
     requested = len(records) + cost.MUTATION_COST
     if requested > admission.available:

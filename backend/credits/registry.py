@@ -242,8 +242,6 @@ async def transfer(
 ) -> CreditBlock:
     """转移: units to another holding account (an organisation's or a citizen's). A replay of
     the key returns the block the first call moved."""
-    if idempotency_key is not None:
-        idempotency.check_key(idempotency_key)
 
     async def work() -> int:
         block = await held_block(actor, block_id, quantity)
@@ -305,8 +303,6 @@ async def retire(
     if beneficiary is not None:
         beneficiary = text(beneficiary, field="beneficiary", maximum=200)
     reason = RetirementPurpose(purpose)
-    if idempotency_key is not None:
-        idempotency.check_key(idempotency_key)
 
     async def work() -> int:
         block = await held_block(actor, block_id, quantity)

@@ -135,8 +135,6 @@ async def list_credits(
             )
     else:
         positive_int(price_fen_per_kg, field="priceFenPerKg", maximum=MAX_PRICE_FEN)
-    if idempotency_key is not None:
-        idempotency.check_key(idempotency_key)
 
     async def work() -> int:
         block = await registry.held_block(actor, block_id, quantity)
