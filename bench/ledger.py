@@ -16,6 +16,7 @@ from backend.accounts.subjects import Subject, SubjectKind
 from backend.kit import db
 from backend.ledger import service
 from backend.settings import load_settings
+from bench.run import REDIS_URL
 
 
 async def posting_throughput(pg_url: str) -> list[tuple[str, float]]:
@@ -26,7 +27,7 @@ async def posting_throughput(pg_url: str) -> list[tuple[str, float]]:
             "TPH_ENV": "dev",
             "DATABASE_URL": pg_url,
             "TPH_DB_POOL_MAX": "10",
-            "REDIS_URL": "redis://127.0.0.1:6379/14",
+            "REDIS_URL": REDIS_URL,
         }
     )
     await db.init_db(settings)
@@ -133,9 +134,7 @@ async def wallet_owner(pg_url: str) -> tuple[str, str]:
     from backend.kit.ids import new_public_id
     from backend.kit.redis import close_redis, init_redis
 
-    settings = load_settings(
-        {"TPH_ENV": "dev", "DATABASE_URL": pg_url, "REDIS_URL": "redis://127.0.0.1:6379/14"}
-    )
+    settings = load_settings({"TPH_ENV": "dev", "DATABASE_URL": pg_url, "REDIS_URL": REDIS_URL})
     await db.init_db(settings)
     await init_redis(settings)
     try:
