@@ -371,10 +371,45 @@ async def notifications(*, actor: Actor) -> list[Notification]:
 
 async def receipt(*, actor: Actor, grant_id: str) -> dict[str, Any]:
     """The consent receipt (Kantara Consent Receipt Specification v1.1 fields) of a grant."""
-    record = await grant_of_subject(actor, grant_id)
-    notice = await ConsentNotice.get(id=record.notice_id)  # type: ignore[attr-defined]
-    platforms = await accounts.platform_public_ids([record.platform_id])
-    platform_public_id, platform_name = platforms[record.platform_id]
+    found = (await receipts(actor=actor, grant_ids=[grant_id]))[grant_id]
+    if isinstance(found, NotFound):
+        raise found
+    return found
+
+
+async def receipts(*, actor: Actor, grant_ids: list[str]) -> dict[str, dict[str, Any] | NotFound]:
+    """The receipts of several grants in four queries, by grant id; NotFound for a grant the
+    actor may not act for (as `grant_of_subject`: existence does not leak)."""
+    require_person(actor)
+    wanted = {grant_id: parse_public_id(grant_id) for grant_id in grant_ids}
+    public_ids = [p for p in wanted.values() if p is not None]
+    rows = await DataGrant.filter(public_id__in=public_ids) if public_ids else []
+    visible = {s.id for s in await subjects_of(actor)} if rows else set()
+    records = {str(r.public_id): r for r in rows if str(r.subject_id) in visible}
+    notices = {
+        n.id: n
+        for n in await ConsentNotice.filter(
+            id__in=list({r.notice_id for r in records.values()})  # type: ignore[attr-defined]
+        )
+    }
+    platforms = await accounts.platform_public_ids(list({r.platform_id for r in records.values()}))
+    found: dict[str, dict[str, Any] | NotFound] = {}
+    for grant_id, public_id in wanted.items():
+        record = records.get(str(public_id)) if public_id else None
+        if record is None:
+            found[grant_id] = NotFound(what="authorisation", what_zh="授权")
+            continue
+        found[grant_id] = _receipt(
+            record,
+            notices[record.notice_id],  # type: ignore[attr-defined]
+            *platforms[record.platform_id],
+        )
+    return found
+
+
+def _receipt(
+    record: DataGrant, notice: ConsentNotice, platform_public_id: str, platform_name: str
+) -> dict[str, Any]:
     return {
         "version": "KI-CR-v1.1.0",
         "jurisdiction": JURISDICTION,

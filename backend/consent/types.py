@@ -86,6 +86,14 @@ def _events_loader() -> DataLoader[int, list[GrantEventType]]:
     return DataLoader(load_fn=load)
 
 
+def _receipts_loader(info: Info) -> DataLoader[str, dict[str, Any]]:
+    async def load(grant_ids: list[str]) -> list[dict[str, Any] | BaseException]:
+        found = await grants.receipts(actor=info.context.actor, grant_ids=list(grant_ids))
+        return [found[g] for g in grant_ids]
+
+    return DataLoader(load_fn=load)
+
+
 @strawberry.type(
     name="DataGrant", description="A data authorisation (数据授权) or delegation (委托)."
 )
@@ -114,7 +122,9 @@ class DataGrantType(relay.Node):
 
     @strawberry.field(description="The consent receipt (Kantara Consent Receipt v1.1 fields).")
     async def receipt(self, info: Info) -> JSON:
-        return await grants.receipt(actor=info.context.actor, grant_id=self.id)  # type: ignore[return-value]
+        # one batch for all the grants a response asks about
+        loader = info.context.loader("consent.receipts", lambda: _receipts_loader(info))
+        return await loader.load(self.id)  # type: ignore[no-any-return]
 
     @classmethod
     def from_row(
