@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reads --soak 600
 	$(BIN)/python -m bench.ingestion
 	$(BIN)/python -m bench.rewards
+	$(BIN)/python -m bench.writes
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
