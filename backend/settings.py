@@ -117,6 +117,8 @@ class Settings:
     cost_per_address_minute: int = 1000000
     # How often each process adds its callers' spending to Redis (and learns the others').
     cost_sync_seconds: float = 0.5
+    # Query documents run from compiled plans (backend/api/compiled.py) where they can.
+    compiled_queries: bool = True
     # Production accepts only trusted documents from end users and anonymous callers.
     trusted_documents_only: bool = False
     graphiql: bool = True
@@ -225,6 +227,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cost_per_minute=_int(env, "TPH_COST_PER_MINUTE", 200000, minimum=10),
         cost_per_address_minute=_int(env, "TPH_COST_PER_ADDRESS_MINUTE", 1000000, minimum=10),
         cost_sync_seconds=float(_int(env, "TPH_COST_SYNC_MS", 500, minimum=0)) / 1000,
+        compiled_queries=_bool(env, "TPH_COMPILED_QUERIES", True),
         trusted_documents_only=_bool(env, "TPH_TRUSTED_DOCUMENTS_ONLY", production),
         graphiql=_bool(env, "TPH_GRAPHIQL", not production),
         introspection=_bool(env, "TPH_INTROSPECTION", not production),

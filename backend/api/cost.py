@@ -359,14 +359,19 @@ class QueryCost(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
         if self.admission is None:
             return {}
-        return {
-            "cost": {
-                "requestedQueryCost": self.requested,
-                "actualQueryCost": self.actual,
-                "throttleStatus": {
-                    "maximumAvailable": self.admission.binding.limit,
-                    "currentlyAvailable": self.admission.available,
-                    "budget": self.admission.binding.scope,
-                },
-            }
+        return cost_report(self.requested, self.actual, self.admission)
+
+
+def cost_report(requested: int, actual: int | None, admission: Admission) -> dict[str, Any]:
+    """A response's `extensions.cost`."""
+    return {
+        "cost": {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": {
+                "maximumAvailable": admission.binding.limit,
+                "currentlyAvailable": admission.available,
+                "budget": admission.binding.scope,
+            },
         }
+    }

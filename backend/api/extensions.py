@@ -7,11 +7,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules, validate
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from backend.api.cost import QueryCost
 from backend.kit.metrics import GRAPHQL_DURATION, GRAPHQL_OPERATIONS, operation_label
@@ -74,21 +76,36 @@ class Documents(SchemaExtension):
         context = self.execution_context
         assert context.graphql_document is not None
         context.pre_execution_errors = _validate(
-            context.schema._schema,
-            context.graphql_document,
-            (*context.validation_rules, *self.rules),
+            context.schema._schema, context.graphql_document, self.rules
         )
         yield
 
 
-def schema_extensions(settings: Settings) -> list[Any]:
-    # The rule classes are made once: the validation cache keys on them.
+@functools.lru_cache(maxsize=16)
+def _rules(
+    max_depth: int, max_aliases: int, introspection: bool
+) -> tuple[type[ASTValidationRule], ...]:
     rules: tuple[type[ASTValidationRule], ...] = (
-        depth_limit_rule(settings.max_depth, None, None),
-        alias_limit_rule(settings.max_aliases),
+        *specified_rules,
+        # strawberry adds these two when it validates; here it does not
+        MaybeNullValidationRule,
+        OneOfInputValidationRule,
+        depth_limit_rule(max_depth, None, None),
+        alias_limit_rule(max_aliases),
     )
-    if not settings.introspection:
+    if not introspection:
         rules = (*rules, NoSchemaIntrospectionCustomRule)
+    return rules
+
+
+def validation_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
+    """Every rule a document is validated with. Made once for given limits: the validation
+    cache keys on the rule classes, and the compiled plans validate with the same ones."""
+    return _rules(settings.max_depth, settings.max_aliases, settings.introspection)
+
+
+def schema_extensions(settings: Settings) -> list[Any]:
+    rules = validation_rules(settings)
     # Classes or factories, so each request gets fresh extension instances.
     return [
         OperationMetrics,

@@ -27,7 +27,9 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from backend.accounts.authn import authenticate
+from backend.api.compiled import Plans
 from backend.api.context import Context
+from backend.api.extensions import validation_rules
 from backend.api.trusted import DocumentRefused, TrustedDocuments
 from backend.kit.actor import ANONYMOUS, Actor
 from backend.kit.errors import Unauthenticated, pick_language
@@ -104,6 +106,11 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.documents = documents
+        self.plans = (
+            Plans(schema, settings, validation_rules(settings))
+            if settings.compiled_queries
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -226,6 +233,18 @@ class GraphQLView(GraphQL[Context, None]):
             )
         except DocumentRefused as refused:
             raise RequestRefused(refused.status, refused.message, refused.code) from refused
+        if self.plans is not None and query:
+            plan = self.plans.plan(query, request_data.operation_name)
+            if plan is not None:
+                result = await self.plans.run(
+                    plan,
+                    context,
+                    request_data.variables,
+                    request_data.operation_name,
+                    extensions or None,
+                )
+                if result is not None:
+                    return result
         try:
             return await self.schema.execute(
                 query,
