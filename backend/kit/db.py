@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.transactions import in_transaction
 
 from backend.settings import Settings
@@ -66,9 +67,27 @@ def database_url(settings: Settings) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
+async def keep_session(connection: Any) -> None:
+    """The pool's reset when a connection comes back: nothing beyond asyncpg's own rollback of
+    an open transaction. asyncpg's default also runs `SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL` every time, one more round trip for each statement run outside a
+    transaction, to undo session state this service never creates: it takes no advisory lock,
+    declares no cursor outside a transaction, does not LISTEN (pub/sub is Redis) and changes no
+    setting for a session (tests/kit/test_db.py checks the code for each)."""
+
+
+def connection_config(settings: Settings) -> str | dict[str, Any]:
+    url = database_url(settings)
+    if url.startswith("sqlite://"):
+        return url
+    config = expand_db_url(url)
+    config["credentials"]["reset"] = keep_session
+    return config
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url(settings)},
+        "connections": {"default": connection_config(settings)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,

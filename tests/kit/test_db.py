@@ -162,3 +162,52 @@ async def test_after_commit_work_runs_only_once_everything_committed(settings):
     assert ran == ["outer", "inner"]
     with pytest.raises(RuntimeError, match="inside a transaction"):
         db.after_commit(lambda: note("nowhere"))
+
+
+def test_no_code_leaves_session_state_on_a_pooled_connection():
+    """The pool returns connections without asyncpg's RESET ALL / UNLISTEN / CLOSE ALL /
+    advisory unlock round trip (db.keep_session): nothing may create what those would undo."""
+    import re
+    from pathlib import Path
+
+    session_state = re.compile(
+        r"pg_advisory_lock|pg_advisory_lock_shared|pg_try_advisory_lock\b|\bLISTEN\s"
+        r"|SET\s+SESSION|[\"';]\s*SET\s+(?!LOCAL\b)\w+\s*(=|TO)\s|set_config\([^)]*false"
+        r"|WITH\s+HOLD|CREATE\s+TEMP|add_listener",
+        re.IGNORECASE,
+    )
+    root = Path(db.__file__).resolve().parents[1]
+    found = [
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
+        for path in root.rglob("*.py")
+        if path.name != "db.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if session_state.search(line) and ('"' in line or "'" in line)
+    ]
+    assert found == []
+
+
+@pytest.mark.postgres_only
+async def test_a_pooled_connection_comes_back_without_an_open_transaction(settings):
+    from tortoise import connections
+
+    client = connections.get("default")
+    pool = client._pool
+    assert pool._reset is db.keep_session
+    connection = await pool.acquire()
+    try:
+        await connection.execute("BEGIN")
+        await connection.execute(
+            "INSERT INTO idempotency_key (owner, key, operation, request_hash, created_at,"
+            " expires_at) VALUES ('pool', 'k-pool-0001', 'op', 'h', now(), now())"
+        )
+    finally:
+        await pool.release(connection)  # asyncpg rolls the open transaction back
+    again = await pool.acquire()
+    try:
+        assert not again.is_in_transaction()
+        assert (
+            await again.fetchval("SELECT count(*) FROM idempotency_key WHERE owner = 'pool'") == 0
+        )
+    finally:
+        await pool.release(again)
