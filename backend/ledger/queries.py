@@ -67,8 +67,9 @@ async def history(owner: Subject, *, first: int | None, after: str | None) -> Pa
         first=first,
         after=after,
         key="created_at",
+        values=("id", "kind", "cause"),
     )
-    ids = [t.id for t in page.items]
+    ids = [t["id"] for t in page.items]
     amounts: dict[int, int] = {}
     if ids:
         placeholders = ", ".join(f"${n}" for n in range(2, len(ids) + 2))
@@ -80,7 +81,13 @@ async def history(owner: Subject, *, first: int | None, after: str | None) -> Pa
         )
         amounts = {int(r["transaction_id"]): int(r["total"]) for r in rows}
     entries = [
-        Entry(str(t.public_id), t.kind.value, amounts.get(t.id, 0), t.created_at, t.cause or {})
+        Entry(
+            str(t["public_id"]),
+            getattr(t["kind"], "value", t["kind"]),
+            amounts.get(t["id"], 0),
+            t["created_at"],
+            t["cause"] or {},
+        )
         for t in page.items
     ]
     return Page(

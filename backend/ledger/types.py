@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import strawberry
@@ -38,10 +39,27 @@ class MonthlyTotal:
 @strawberry.type(description="Carbon points (碳积分) of a person, household or business.")
 class Wallet:
     owner_kind: str
-    balance: Int64 = strawberry.field(description="Spendable now.")
-    held: Int64 = strawberry.field(description="Set aside for vouchers not yet confirmed.")
-    expiring_within_30_days: Int64
     owner: strawberry.Private[Subject]
+    # The balance row is read once, and only when a balance field is asked for: a history
+    # page alone costs no summary read.
+    _summary: strawberry.Private[asyncio.Task[queries.WalletSummary] | None] = None
+
+    def _read(self) -> asyncio.Task[queries.WalletSummary]:
+        if self._summary is None:
+            self._summary = asyncio.ensure_future(queries.summary(self.owner))
+        return self._summary
+
+    @strawberry.field(description="Spendable now.")
+    async def balance(self) -> Int64:
+        return Int64((await self._read()).balance)
+
+    @strawberry.field(description="Set aside for vouchers not yet confirmed.")
+    async def held(self) -> Int64:
+        return Int64((await self._read()).held)
+
+    @strawberry.field
+    async def expiring_within_30_days(self) -> Int64:
+        return Int64((await self._read()).expiring_soon)
 
     @strawberry.field(description="Newest first.")
     async def history(
@@ -74,14 +92,7 @@ class Wallet:
 
     @classmethod
     async def of(cls, owner: Subject) -> Wallet:
-        found = await queries.summary(owner)
-        return cls(
-            owner_kind=owner.kind.value,
-            balance=Int64(found.balance),
-            held=Int64(found.held),
-            expiring_within_30_days=Int64(found.expiring_soon),
-            owner=owner,
-        )
+        return cls(owner_kind=owner.kind.value, owner=owner)
 
 
 @strawberry.type

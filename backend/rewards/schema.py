@@ -133,7 +133,7 @@ class Query:
             first=first,
             after=after,
         )
-        return Connection[OfferType].from_page(page, OfferType.from_row)
+        return Connection[OfferType].from_page(page, OfferType.from_values)
 
     @strawberry.field(description="Your vouchers and your households', newest first.")
     async def my_vouchers(self, info: Info) -> list[VoucherType]:

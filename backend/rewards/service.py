@@ -382,6 +382,28 @@ async def expire_vouchers(limit: int = 500) -> int:
     return done
 
 
+# What an offer of the catalogue shows (types.OfferType); its pages are read as plain rows.
+CATALOGUE_FIELDS = (
+    "public_id",
+    "merchant_id",
+    "title_zh",
+    "title_en",
+    "description_zh",
+    "description_en",
+    "image_url",
+    "category",
+    "price_points",
+    "total_stock",
+    "stock_left",
+    "per_person_limit",
+    "redeem_from",
+    "redeem_until",
+    "voucher_valid_days",
+    "unused_policy",
+    "status",
+)
+
+
 async def catalogue(
     *,
     category: str | None,
@@ -401,7 +423,12 @@ async def catalogue(
     if max_price is not None:
         queryset = queryset.filter(price_points__lte=max_price)
     return await keyset_page(
-        queryset, scope="catalogue", first=first, after=after, key="created_at"
+        queryset,
+        scope="catalogue",
+        first=first,
+        after=after,
+        key="created_at",
+        values=CATALOGUE_FIELDS,
     )
 
 

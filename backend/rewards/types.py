@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -38,6 +40,11 @@ class OfferType:
     voucher_valid_days: int
     unused_policy: UnusedPolicy
     status: OfferStatus
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> OfferType:
+        """From a row read with `.values(*service.CATALOGUE_FIELDS)`."""
+        return cls.from_row(SimpleNamespace(**values))  # type: ignore[arg-type]
 
     @classmethod
     def from_row(cls, row: models.Offer) -> OfferType:
