@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 import uuid
@@ -241,6 +242,10 @@ def create_app(
         configure_logging(settings.log_level, json_format=settings.log_json)
         await db.init_db(settings)
         await init_redis(settings)
+        # What start-up made (the schema, the models, the compiled caches' owners) lives as long
+        # as the process: out of the collector's sight, a full collection stops scanning it.
+        gc.collect()
+        gc.freeze()
         runner = None
         if settings.run_jobs_in_process:
             runner = asyncio.create_task(_run_jobs_forever(settings.jobs_interval_seconds))
