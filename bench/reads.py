@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -115,6 +116,12 @@ async def offers(pg_url: str, count: int = 500) -> None:
         await connection.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """The resident memory now (VmRSS)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -168,7 +175,15 @@ def main() -> int:
             app_port,
         )
         bare = start([*uvicorn, "bench.bare_app:app", "--port", str(bare_port)], env, bare_port)
+        # the same app with compiled plans switched off: every query through strawberry's executor
+        executor_port = free_port()
+        executor = start(
+            [*uvicorn, "backend.app:create_app", "--factory", "--port", str(executor_port)],
+            {**env, "TPH_COMPILED_QUERIES": "0"},
+            executor_port,
+        )
         app_url, bare_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
+        executor_url = f"http://127.0.0.1:{executor_port}"
         try:
             for _, body in WORKLOADS.values():  # each query works, and the same on both
                 answer = httpx.post(
@@ -180,6 +195,21 @@ def main() -> int:
                     },
                 ).json()
                 assert "errors" not in answer and answer["data"], answer
+            plans: list[tuple[str, float, float, float, float, float, float]] = []
+            for name, (path, body) in WORKLOADS.items():
+                measured: list[float] = []
+                for url, pid in (
+                    (f"{bare_url}{path}", bare.pid),
+                    (f"{app_url}/graphql", app.pid),
+                    (f"{executor_url}/graphql", executor.pid),
+                ):
+                    wrk(url, 1, body, token, 64, [])  # warm-up
+                    before = cpu_seconds(pid)
+                    rps, _ = wrk(url, args.duration, body, token, 64, [])
+                    measured += [rps, (cpu_seconds(pid) - before) * 1000 / (rps * args.duration)]
+                plans.append((name, *measured))  # type: ignore[arg-type]
+            executor.terminate()
+            executor.wait(10)
             filled = 0
             rows: list[
                 tuple[int, str, int, float, float, float, float, float, float, int, int]
@@ -211,6 +241,9 @@ def main() -> int:
                 rps, _ = wrk(f"{app_url}/graphql", 60, WORKLOADS[name][1], token, 64, [])
                 soak.append((minute + 1, name, rps, rss_mb(app.pid)))
         finally:
+            if executor.poll() is None:
+                executor.terminate()
+                executor.wait(10)
             app.terminate()
             bare.terminate()
             app.wait(10)
@@ -218,6 +251,21 @@ def main() -> int:
     finally:
         asyncio.run(drop_database(pg_url))
     lines += [
+        "### Compiled plans against strawberry's executor (64 connections, before the tables grow)",
+        "",
+        "The same app with `TPH_COMPILED_QUERIES=0` runs every query through strawberry and"
+        " graphql-core. CPU ms per request is the server process's user and system time over"
+        " the requests it answered.",
+        "",
+        "| read | bare req/s | compiled req/s | executor req/s | CPU ms/request (bare / compiled / executor) | compiled vs bare |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {n} | {b:,.0f} | {c:,.0f} | {e:,.0f} | {bc:.2f} / {cc:.2f} / {ec:.2f} | {c / b:.2f}x |"
+        for n, b, bc, c, cc, e, ec in plans
+    ]
+    lines += [
+        "",
         "### Reads by connections and data size (wrk -t2, one uvicorn worker each, "
         f"{args.duration} s a run)",
         "",
