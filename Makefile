@@ -43,11 +43,13 @@ contract: $(STAMP)
 
 bench: $(STAMP)
 	infra/local/services.sh ensure
+	@mkdir -p bench/out && date +%s > bench/out/.started
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.reads --soak 600
 	$(BIN)/python -m bench.ingestion
 	$(BIN)/python -m bench.rewards
 	$(BIN)/python -m bench.writes
+	$(BIN)/python -m bench.report --since $$(cat bench/out/.started)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

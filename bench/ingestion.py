@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import sys
 import time
 import uuid
@@ -19,7 +21,7 @@ from datetime import timedelta
 import asyncpg
 import httpx
 
-from bench.run import PG_ADMIN, UVICORN, free_port, server_env, start
+from bench.run import PG_ADMIN, UVICORN, free_port, publish, server_env, start
 
 BATCH = 1000
 
@@ -244,22 +246,27 @@ def main() -> int:
         raw = asyncio.run(raw_limit(pg_url, refs, args.batches))
     finally:
         asyncio.run(drop())
-    print(
-        f"### Ingestion ({args.batches} batches of {BATCH} new records, {args.subjects} subjects, one uvicorn worker)\n"
-    )
-    print("| path | new records/s | vs raw limit | all-duplicate records/s | duplicates vs new |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| raw limit (bare crediting, asyncpg) | {raw:,.0f} | 100% | | |")
-    print(
-        f"| bulk route POST /platform/v1/records | {bulk:,.0f} | {bulk / raw:.0%} | {bulk_dup:,.0f} | {bulk_dup / bulk:.1f}x |"
-    )
-    print(
-        f"| GraphQL reportBehaviourRecords | {gql:,.0f} | {gql / raw:.0%} | {gql_dup:,.0f} | {gql_dup / gql:.1f}x |"
-    )
-    print(
-        f"\nRows written per accepted record by the real path: {rows:.1f} "
-        "(behaviour_record, ledger_transaction, ledger_lot, 2 ledger_posting; plus daily totals and counts per batch)."
-    )
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        print(
+            f"### Ingestion ({args.batches} batches of {BATCH} new records, {args.subjects} subjects, one uvicorn worker)\n"
+        )
+        print(
+            "| path | new records/s | vs raw limit | all-duplicate records/s | duplicates vs new |"
+        )
+        print("|---|---:|---:|---:|---:|")
+        print(f"| raw limit (bare crediting, asyncpg) | {raw:,.0f} | 100% | | |")
+        print(
+            f"| bulk route POST /platform/v1/records | {bulk:,.0f} | {bulk / raw:.0%} | {bulk_dup:,.0f} | {bulk_dup / bulk:.1f}x |"
+        )
+        print(
+            f"| GraphQL reportBehaviourRecords | {gql:,.0f} | {gql / raw:.0%} | {gql_dup:,.0f} | {gql_dup / gql:.1f}x |"
+        )
+        print(
+            f"\nRows written per accepted record by the real path: {rows:.1f} "
+            "(behaviour_record, ledger_transaction, ledger_lot, 2 ledger_posting; plus daily totals and counts per batch)."
+        )
+    publish("ingestion", buffer.getvalue())
     return 0
 
 

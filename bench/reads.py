@@ -31,6 +31,7 @@ from bench.run import (
     drop_database,
     free_port,
     make_database,
+    publish,
     server_env,
     start,
     wrk,
@@ -312,11 +313,7 @@ def main() -> int:
             f"Resident memory after the first minute {soak[0][3]:.0f} MB, after the last "
             f"{soak[-1][3]:.0f} MB: {soak[-1][3] - soak[0][3]:+.0f} MB (target: no growth).",
         ]
-    report = "\n".join(lines) + "\n"
-    print(report)
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "reads.md").write_text(report)
+    publish("reads", "\n".join(lines) + "\n")
     print(json.dumps({"rows": len(rows)}))
     return 0
 

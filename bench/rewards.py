@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import sys
 import time
 import uuid
@@ -15,7 +17,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from bench.run import PG_ADMIN
+from bench.run import PG_ADMIN, publish
 
 
 async def service_rate(pg_url: str, redemptions: int, concurrency: int) -> float:
@@ -136,15 +138,18 @@ def main() -> int:
         raw = asyncio.run(raw_rate(pg_url, args.redemptions, args.concurrency))
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    print(
-        f"### Redemption under contention ({args.redemptions} redemptions of one offer, {args.concurrency} concurrent callers, pool 10)\n"
-    )
-    print("| path | per second | vs raw |")
-    print("|---|---:|---:|")
-    print(f"| raw conditional UPDATE on one hot row (asyncpg) | {raw:,.0f} | 100% |")
-    print(
-        f"| redeemOffer through the service (stock, limit, hold, voucher) | {service:,.0f} | {service / raw:.0%} |"
-    )
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        print(
+            f"### Redemption under contention ({args.redemptions} redemptions of one offer, {args.concurrency} concurrent callers, pool 10)\n"
+        )
+        print("| path | per second | vs raw |")
+        print("|---|---:|---:|")
+        print(f"| raw conditional UPDATE on one hot row (asyncpg) | {raw:,.0f} | 100% |")
+        print(
+            f"| redeemOffer through the service (stock, limit, hold, voucher) | {service:,.0f} | {service / raw:.0%} |"
+        )
+    publish("rewards", buffer.getvalue())
     return 0
 
 

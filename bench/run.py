@@ -10,7 +10,7 @@
 3. Idempotency: claiming a key and storing the answer inside a transaction, per operation, against
    the bare INSERT it is built on.
 
-Figures are medians of the runs; copy them into bench/RESULTS.md with the date and machine.
+Figures are medians of the runs; `make bench` then writes them into bench/RESULTS.md (bench.report).
 """
 
 from __future__ import annotations
@@ -355,12 +355,17 @@ def main() -> int:
         lines += [f"| {n} | {v:,.0f} |" for n, v in asyncio.run(idempotency_bench(pg_url))]
     finally:
         asyncio.run(drop_database(pg_url))
-    report = "\n".join(lines) + "\n"
+    publish("latest", "\n".join(lines) + "\n")
+    return 0
+
+
+def publish(name: str, report: str) -> None:
+    """Print a workload's report and keep it as bench/out/<name>.md, where bench.report finds
+    it to write bench/RESULTS.md."""
     print(report)
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
-    (out / "latest.md").write_text(report)
-    return 0
+    (out / f"{name}.md").write_text(report)
 
 
 if __name__ == "__main__":
