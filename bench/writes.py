@@ -62,7 +62,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.run import REDIS_URL, UVICORN, drop_database, free_port, server_env, start
+from bench.run import (
+    REDIS_URL,
+    UVICORN,
+    drop_database,
+    free_port,
+    publish,
+    server_env,
+    start,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2
@@ -1053,11 +1061,7 @@ def main() -> int:
     if samples:
         lines += ["", "First failed answer of each run that had one:", ""]
         lines += [f"- {s}" for s in samples]
-    report = "\n".join(lines) + "\n"
-    print(report)
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "writes.md").write_text(report)
+    publish("writes", "\n".join(lines) + "\n")
     return 0
 
 
