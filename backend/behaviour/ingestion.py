@@ -320,11 +320,15 @@ async def _store_daily_totals(totals: dict[tuple[str, str, str], int]) -> None:
 
 
 async def _mark_duplicates(platform_pk: int, ordered: list[_Record]) -> None:
-    stored = await BehaviourRecord.filter(
-        platform_id=platform_pk,
-        subject_id__in=list({uuid.UUID(r.subject_id or "") for r in ordered}),
-        event_id__in=[r.event_id for r in ordered],
-    ).values("subject_id", "event_id", "grams", "points", "capped")
+    stored = await db.values_matching(
+        BehaviourRecord,
+        ("subject_id", "event_id", "grams", "points", "capped"),
+        equal={"platform_id": platform_pk},
+        any_of={
+            "subject_id": list({uuid.UUID(r.subject_id or "") for r in ordered}),
+            "event_id": [r.event_id for r in ordered],
+        },
+    )
     first = {(str(s["subject_id"]), s["event_id"]): s for s in stored}
     for record in ordered:
         hit = first.get((record.subject_id or "", record.event_id))
