@@ -76,6 +76,9 @@ class Settings:
     redis_url: str | None = None
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # Redis connections per process; a request waits up to redis_pool_wait_seconds for one.
+    redis_pool_max: int = 64
+    redis_pool_wait_seconds: int = 5
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -198,6 +201,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         db_pool_min=_int(env, "TPH_DB_POOL_MIN", 1, minimum=1),
         db_pool_max=_int(env, "TPH_DB_POOL_MAX", 10, minimum=1),
+        redis_pool_max=_int(env, "TPH_REDIS_POOL_MAX", 64, minimum=2),
+        redis_pool_wait_seconds=_int(env, "TPH_REDIS_POOL_WAIT_SECONDS", 5, minimum=1),
         host=env.get("TPH_HOST", "127.0.0.1"),
         port=_int(env, "TPH_PORT", 8000, minimum=1),
         workers=_int(env, "TPH_WORKERS", 1, minimum=1),

@@ -546,14 +546,17 @@ class Plans:
         )
         if requested > self.settings.max_query_cost:
             return None  # refused by QueryCost on the executor's path
-        admission = await admit(
-            budgets_for(
-                getattr(context, "actor", None),
-                client_address(getattr(context, "request", None)),
+        try:
+            admission = await admit(
+                budgets_for(
+                    getattr(context, "actor", None),
+                    client_address(getattr(context, "request", None)),
+                    self.settings,
+                ),
                 self.settings,
-            ),
-            self.settings,
-        )
+            )
+        except Exception:
+            return None  # the executor's QueryCost meets the same failure and reports it
         if requested > admission.available:
             return None
         run = _Run(

@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 import strawberry
 from graphql import GraphQLError
 from graphql.error import GraphQLSyntaxError
-from tortoise.exceptions import ValidationError
+from redis.exceptions import RedisError
+from tortoise.exceptions import BaseORMException, ValidationError
 
 from backend.kit.errors import (
     DEFAULT_LANGUAGE,
@@ -161,8 +162,13 @@ def _convert(error: GraphQLError, language: str) -> GraphQLError:
             path=error.path,
             extensions={"code": original.code, **_fields_of(original)},
         )
+    # A failure of the database, Redis or the network is never the caller's fault, even when it
+    # happens outside a field (in an extension, say) and so has no path.
+    infrastructure = isinstance(original, RedisError | BaseORMException | OSError)
     # Errors without a path come from parsing, validating or coercing the request itself.
-    if isinstance(original, GraphQLError) or original is None or error.path is None:
+    if not infrastructure and (
+        isinstance(original, GraphQLError) or original is None or error.path is None
+    ):
         extensions = dict(error.extensions or {})
         extensions["code"] = _code_of(error)
         return GraphQLError(

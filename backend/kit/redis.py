@@ -8,17 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from backend.settings import Settings
 
 _client: Any = None
 
 
+def client_for(settings: Settings) -> Redis:
+    """A client on a bounded pool that makes a request wait for a free connection: redis-py's
+    default pool (100 connections in redis-py 8) fails the request instead ("Too many
+    connections"), as it did under 256 concurrent logins."""
+    assert settings.redis_url
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        max_connections=settings.redis_pool_max,
+        timeout=settings.redis_pool_wait_seconds,
+    )
+    return Redis.from_pool(pool)
+
+
 async def init_redis(settings: Settings) -> Any:
     global _client
     if settings.redis_url:
-        _client = Redis.from_url(settings.redis_url, decode_responses=True)
+        _client = client_for(settings)
     else:
         import fakeredis
 
