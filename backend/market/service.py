@@ -175,16 +175,20 @@ async def list_credits(
     return await CreditListing.get(id=listing_id)
 
 
-async def _locked_listing(listing_id: str) -> CreditListing | None:
+async def _locked_listing(listing_id: str, *, lock: bool = True) -> CreditListing | None:
     public_id = parse_public_id(listing_id)
     if public_id is None:
         return None
-    return await CreditListing.filter(public_id=public_id).select_for_update().first()
+    found = CreditListing.filter(public_id=public_id)
+    return await (found.select_for_update() if lock else found).first()
 
 
-async def _on_sale(listing_id: str, currency: ListingCurrency) -> CreditListing:
-    """An active listing in `currency`, row-locked; NotFound for anything else."""
-    listing = await _locked_listing(listing_id)
+async def _on_sale(
+    listing_id: str, currency: ListingCurrency, *, lock: bool = True
+) -> CreditListing:
+    """An active listing in `currency`, row-locked (unless `lock` is False); NotFound for
+    anything else."""
+    listing = await _locked_listing(listing_id, lock=lock)
     if listing is None or listing.status != ListingStatus.ACTIVE or listing.currency != currency:
         raise _listing_not_found()
     return listing
@@ -598,13 +602,27 @@ async def buy_with_points(
     idempotency.check_key(idempotency_key)
 
     async def work() -> int:
-        listing = await _on_sale(listing_id, ListingCurrency.POINTS)
+        # The listing is read first without its lock and locked only after the points are
+        # spent (the buyer's wallet locked): every purchase of the points pool shares its row,
+        # and holding it through the spend made them queue behind each other's ledger work.
+        # Redemption takes its locks in the same order (wallet, then the shared row). The order
+        # row is written after the listing's lock: its reference to the listing takes a key
+        # share lock that two purchases waiting for the row lock would deadlock on.
+        listing = await _on_sale(listing_id, ListingCurrency.POINTS, lock=False)
         if quantity > listing.available_kg:
             raise NotEnoughUnits(available=listing.available_kg, requested=quantity)
         now = clock.now()
         price = await points_per_kg(now)
+        order_public_id = new_public_id()
+        await ledger.spend(
+            owner=Subject(SubjectKind.PERSON, person),
+            amount=quantity * price,
+            idempotency_key=f"credits:{order_public_id}",
+            cause={"kind": "CREDITS", "order": str(order_public_id), "kg": quantity},
+        )
+        listing = await _on_sale(listing_id, ListingCurrency.POINTS)  # locked, checked again
         order = await CreditOrder.create(
-            public_id=new_public_id(),
+            public_id=order_public_id,
             listing=listing,
             buyer_id=person,
             buyer_kind="PERSON",
@@ -615,12 +633,6 @@ async def buy_with_points(
             status=OrderStatus.PAID,
             created_at=now,
             paid_at=now,
-        )
-        await ledger.spend(
-            owner=Subject(SubjectKind.PERSON, person),
-            amount=order.amount,
-            idempotency_key=f"credits:{order.public_id}",
-            cause={"kind": "CREDITS", "order": str(order.public_id), "kg": quantity},
         )
         blocks = await _take(listing, quantity, order_id=order.id)
         await _deliver(order, blocks, person, "PERSON")

@@ -392,6 +392,40 @@ async def test_points_buy_units_at_the_ratio_in_one_transaction(world):
     assert await verify.verify_all() == []
 
 
+@pytest.mark.postgres_only
+async def test_points_buyers_racing_for_the_pool_never_oversell_nor_deadlock(world):
+    """Eight buyers at once, 2 kg each, for a pool of 10 kg: five win, three are refused, and
+    no purchase fails on a deadlock (each locks its wallet, then the pool, then writes its
+    order)."""
+    listing = await points_pool(world, quantity=10)
+    buyers = [await citizen() for _ in range(8)]
+    for buyer in buyers:
+        await earned(buyer, 5000)
+
+    async def attempt(n: int) -> str:
+        try:
+            await service.buy_with_points(
+                actor=buyers[n],
+                listing_id=str(listing.public_id),
+                quantity=2,
+                idempotency_key=f"pool-race-{n:04d}",
+            )
+            return "ok"
+        except NotEnoughUnits:
+            return "refused"
+
+    results = await asyncio.gather(*(attempt(n) for n in range(8)))
+    assert sorted(results) == ["ok"] * 5 + ["refused"] * 3
+    assert (await CreditListing.get(id=listing.id)).available_kg == 0
+    spent = [
+        (await wallet.summary(Subject(SubjectKind.PERSON, b.id))).balance  # type: ignore[arg-type]
+        for b in buyers
+    ]
+    assert sorted(spent) == [3000] * 5 + [5000] * 3
+    assert sum([await units_of(b.id) for b in buyers]) == 10  # type: ignore[arg-type]
+    assert await verify.verify_all() == []
+
+
 async def test_points_listings_are_the_authoritys_and_fen_listings_need_a_price(world):
     block, _ = await holding(world)
     for currency, price, error in (
