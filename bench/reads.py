@@ -53,10 +53,13 @@ WORKLOADS = {
 
 async def grow(pg_url: str, start_at: int, postings: int) -> None:
     """Other people's ledger rows: `postings` postings, half as many transactions and lots, and
-    an account for every 20 postings, spread over many owners."""
+    an account for every 20 postings, spread over many owners. The new postings and lots belong
+    to the new accounts and transactions only (the newest ids), so the service's own accounts
+    and transactions keep their balances and sums."""
     connection = await asyncpg.connect(pg_url)
     try:
         owners = max(postings // 20, 1)
+        transactions = max(postings // 2, 1)
         await fill(
             connection,
             "ledger_account",
@@ -67,7 +70,7 @@ async def grow(pg_url: str, start_at: int, postings: int) -> None:
         await fill(
             connection,
             "ledger_transaction",
-            postings // 2,
+            transactions,
             {
                 "owner_id": OWNER_SQL.format(count=owners),
                 "kind": "'EARN'",
@@ -75,11 +78,16 @@ async def grow(pg_url: str, start_at: int, postings: int) -> None:
             },
             start=start_at,
         )
+        newest_account = f"(SELECT max(id) FROM ledger_account) - (g % {owners})"
         await fill(
             connection,
             "ledger_posting",
             postings,
-            {"owner_id": OWNER_SQL.format(count=owners), "transaction_id": "g / 2 + 1"},
+            {
+                "owner_id": OWNER_SQL.format(count=owners),
+                "account_id": newest_account,
+                "transaction_id": f"(SELECT max(id) FROM ledger_transaction) - (g / 2 % {transactions})",
+            },
             start=start_at,
         )
         await fill(
@@ -88,6 +96,8 @@ async def grow(pg_url: str, start_at: int, postings: int) -> None:
             postings // 2,
             {
                 "owner_id": OWNER_SQL.format(count=owners),
+                "account_id": newest_account,
+                "earn_transaction_id": f"(SELECT max(id) FROM ledger_transaction) - (g % {transactions})",
                 "amount": "10",
                 "remaining": "10",
                 "expires_at": "now() + (g % 700) * interval '1 day'",

@@ -924,7 +924,13 @@ def main() -> int:
     parser.add_argument("--citizens", type=int, default=1000)
     parser.add_argument("--subjects", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=100, help="records per ingestion request")
+    parser.add_argument(
+        "--sizes",
+        default="100000,1000000",
+        help="then grow the ledger to these many postings and run each write again (64 connections)",
+    )
     args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",") if size]
     connections = [int(c) for c in args.connections.split(",")]
     workloads = [w.strip() for w in args.workloads.split(",")]
     unknown = set(workloads) - set(WORKLOADS)
@@ -934,7 +940,7 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     sys.path.insert(0, str(ROOT))
-    from bench.reads import peak_rss_mb
+    from bench.reads import grow, peak_rss_mb
 
     pg_url = asyncio.run(make_database())
     lines: list[str] = []
@@ -955,49 +961,66 @@ def main() -> int:
         memory: dict[str, float] = {}
         samples: list[str] = []
         run_no = 0
+
+        def measure(name: str, conns: int) -> tuple[int, Measured, Measured, float, float]:
+            nonlocal run_no
+            path, bare_path, app_sql, bare_sql, _ = WORKLOADS[name]
+            measured: dict[str, tuple[Measured, float]] = {}
+            for side, url, route, sql, pid in (
+                ("bare", bare_url, bare_path, bare_sql, bare.pid),
+                ("app", app_url, path, app_sql, app.pid),
+            ):
+                # a warm-up, then the timed run right after it: the server is still
+                # busy with the warm-up's last requests, as in a steady state
+                for seconds, timed in ((2, False), (timed_for(name, args.duration), True)):
+                    run_no += 1
+                    keys = (
+                        asyncio.run(seed_logins(pg_url, run_no, seconds * 2500 + 500))
+                        if name == "login"
+                        else []
+                    )
+                    lua = script(name, world, run_no, route, args.batch)
+                    begun = datetime.now(UTC)
+                    result = run_wrk(url, lua, seconds, conns)
+                    ended = datetime.now(UTC)
+                    asyncio.run(forget(keys))
+                    if timed:
+                        asyncio.run(settled(pg_url, sql, begun, pid))
+                        # operations begun during the run (steady state: as many end)
+                        done = asyncio.run(count(pg_url, sql, begun, ended))
+                        measured[side] = (result, done / seconds)
+                        if result.sample:
+                            samples.append(f"{name}, {conns} connections, {side}: {result.sample}")
+            (bare_result, bare_ops), (app_result, app_ops) = measured["bare"], measured["app"]
+            print(
+                f"{name} c={conns}: bare {bare_ops:,.0f}/s, app {app_ops:,.0f}/s", file=sys.stderr
+            )
+            return (conns, bare_result, app_result, bare_ops, app_ops)
+
+        by_size: list[tuple[int, str, float, float]] = []
         try:
+            seeded_postings = asyncio.run(count(pg_url, "SELECT count(*) FROM ledger_posting"))
             for name in workloads:
-                path, bare_path, app_sql, bare_sql, _ = WORKLOADS[name]
                 rows = results.setdefault(name, [])
                 for conns in connections:
-                    measured: dict[str, tuple[Measured, float]] = {}
-                    for side, url, route, sql, pid in (
-                        ("bare", bare_url, bare_path, bare_sql, bare.pid),
-                        ("app", app_url, path, app_sql, app.pid),
-                    ):
-                        # a warm-up, then the timed run right after it: the server is still
-                        # busy with the warm-up's last requests, as in a steady state
-                        for seconds, timed in ((2, False), (timed_for(name, args.duration), True)):
-                            run_no += 1
-                            keys = (
-                                asyncio.run(seed_logins(pg_url, run_no, seconds * 2500 + 500))
-                                if name == "login"
-                                else []
-                            )
-                            lua = script(name, world, run_no, route, args.batch)
-                            begun = datetime.now(UTC)
-                            result = run_wrk(url, lua, seconds, conns)
-                            ended = datetime.now(UTC)
-                            asyncio.run(forget(keys))
-                            if timed:
-                                asyncio.run(settled(pg_url, sql, begun, pid))
-                                # operations begun during the run (steady state: as many end)
-                                done = asyncio.run(count(pg_url, sql, begun, ended))
-                                measured[side] = (result, done / seconds)
-                                if result.sample:
-                                    samples.append(
-                                        f"{name}, {conns} connections, {side}: {result.sample}"
-                                    )
-                    (bare_result, bare_ops), (app_result, app_ops) = (
-                        measured["bare"],
-                        measured["app"],
-                    )
-                    rows.append((conns, bare_result, app_result, bare_ops, app_ops))
-                    print(
-                        f"{name} c={conns}: bare {bare_ops:,.0f}/s, app {app_ops:,.0f}/s",
-                        file=sys.stderr,
-                    )
+                    rows.append(measure(name, conns))
+                    if conns == 64:
+                        by_size.append((seeded_postings, name, rows[-1][3], rows[-1][4]))
                 memory[name] = peak_rss_mb(app.pid)
+            # verify-ledger's checks on the service's rows, before other people's synthetic
+            # rows (which need not balance) are added
+            findings = verify_ledger(pg_url)
+            # then the ledger grows with other people's rows, and each write runs again
+            filled = seeded_postings
+            for size in sizes:
+                if size <= filled:
+                    continue
+                asyncio.run(grow(pg_url, filled + 1, size - filled))
+                filled = size
+                for name in workloads:
+                    _, _, _, bare_ops, app_ops = measure(name, 64)
+                    by_size.append((size, name, bare_ops, app_ops))
+                    memory[name] = max(memory[name], peak_rss_mb(app.pid))
         finally:
             for process in (app, bare):
                 process.terminate()
@@ -1007,7 +1030,6 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(10)
-        findings = verify_ledger(pg_url)
         stock_left = asyncio.run(count(pg_url, "SELECT stock_left FROM reward_offer"))
         vouchers = asyncio.run(count(pg_url, "SELECT count(*) FROM reward_voucher"))
     finally:
@@ -1047,9 +1069,31 @@ def main() -> int:
             "",
             f"Peak resident memory of the app's worker (VmHWM) after it: {memory[name]:.0f} MB.",
         ]
+    if by_size:
+        sizes_seen = sorted({size for size, *_ in by_size})
+        lines += [
+            "",
+            "#### Each write as the ledger grows (64 connections; other people's postings, half"
+            " as many transactions and lots, as bench.reads adds them)",
+            "",
+            "| write | "
+            + " | ".join(f"{size:,} postings: service/s (raw/s)" for size in sizes_seen)
+            + " |",
+            "|---|" + "---:|" * len(sizes_seen),
+        ]
+        for name in results:
+            cells = {size: (b, a) for size, n, b, a in by_size if n == name}
+            lines.append(
+                f"| {name} | "
+                + " | ".join(
+                    f"{cells[size][1]:,.0f} ({cells[size][0]:,.0f})" if size in cells else ""
+                    for size in sizes_seen
+                )
+                + " |"
+            )
     lines += [
         "",
-        f"verify-ledger's checks after the run: {len(findings)} findings"
+        f"verify-ledger's checks after the connection sweep, before the ledger grew: {len(findings)} findings"
         + (": " + "; ".join(findings[:5]) if findings else " (all hold)")
         + ".",
     ]
