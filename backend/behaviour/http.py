@@ -17,6 +17,7 @@ from backend.api import cost
 from backend.api.context import client_address
 from backend.behaviour import ingestion
 from backend.kit.errors import (
+    Busy,
     DomainError,
     Forbidden,
     PublicApiError,
@@ -66,6 +67,10 @@ async def records_endpoint(request: Request) -> JSONResponse:
         return throttled
     try:
         outcomes = await ingestion.report(actor=actor, records=records)
+    except Busy as refused:
+        busy = _error(503, refused.code, refused.message(language))
+        busy.headers["Retry-After"] = str(refused.retry_after_seconds)
+        return busy
     except Forbidden as refused:
         return _error(403, refused.code, refused.message(language))
     except Unauthenticated as refused:

@@ -10,7 +10,10 @@ spending the same cap. The GraphQL mutation and the bulk route both call `report
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -24,13 +27,14 @@ from backend.behaviour.models import BehaviourRecord, DailyTotal
 from backend.consent import links, matching
 from backend.kit import clock, db
 from backend.kit.actor import Actor, require_kind
-from backend.kit.errors import InvalidInput
+from backend.kit.errors import Busy, InvalidInput
 from backend.kit.faults import crash_point
 from backend.kit.ids import new_public_id
 from backend.ledger import batch as ledger_batch
 from backend.ledger import service as ledger
 from backend.methodology import service as methodology
 from backend.methodology.models import Scenario
+from backend.settings import get_settings
 
 MAX_BATCH = 1000
 TOO_OLD = timedelta(days=30)
@@ -92,11 +96,53 @@ def _parse(index: int, raw: Any) -> tuple[_Record | None, Outcome | None]:
     return _Record(index, event_id, subject_ref, scenario, quantity, occurred_at, meter), None
 
 
+class BatchGate:
+    """At most `running` batches of a process at once (each holds a database connection and
+    most of a core for its time), and at most `waiting` more queued behind them. A batch beyond
+    both is refused at once with Busy, before anything is read or written: under 256 senders
+    the queue had grown to batches answered after 10 s, which their senders had given up on."""
+
+    def __init__(self) -> None:
+        self._running: asyncio.Semaphore | None = None
+        self._size = 0
+        self.waiting = 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        settings = get_settings()
+        if self._running is None or self._size != settings.ingest_running:
+            self._running, self._size = (
+                asyncio.Semaphore(settings.ingest_running),
+                settings.ingest_running,
+            )
+        running = self._running
+        if running.locked() and self.waiting >= settings.ingest_waiting:
+            raise Busy()
+        self.waiting += 1
+        try:
+            await running.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            running.release()
+
+
+GATE = BatchGate()
+
+
 async def report(*, actor: Actor, records: list[Any]) -> list[Outcome]:
     """Judge and credit a batch; returns an outcome per record, in the order sent. A deadlock
     or serialization failure with a concurrent batch is retried (the batch is idempotent), and so
     is a unique-index collision: the same event sent at once in two batches under different
-    scenarios or days takes different locks, and the retry finds it committed (a duplicate)."""
+    scenarios or days takes different locks, and the retry finds it committed (a duplicate).
+    Busy when the process has as many batches in hand as it takes (BatchGate)."""
+    async with GATE.slot():
+        return await _report_with_retries(actor=actor, records=records)
+
+
+async def _report_with_retries(*, actor: Actor, records: list[Any]) -> list[Outcome]:
     for attempt in range(3):
         try:
             return await db.with_retries(lambda: _report(actor=actor, records=records))

@@ -84,6 +84,15 @@ class Unauthenticated(PublicApiError):
     message_zh = "需要登录。"
 
 
+class Busy(PublicApiError):
+    """The service has more of this work in hand than it takes at once; nothing was done."""
+
+    code = "BUSY"
+    message_en = "The service is busy with other batches; send this one again in a second."
+    message_zh = "服务正忙于处理其他批次，请一秒后重新提交。"
+    retry_after_seconds = 1
+
+
 class Forbidden(PublicApiError):
     code = "FORBIDDEN"
     message_en = "You are not allowed to do this."

@@ -227,3 +227,48 @@ async def test_a_nul_character_in_a_batch_is_refused_and_nothing_is_written(worl
     assert response.status_code == 400, response.text
     assert "U+0000" in response.json()["error"]["message"]
     assert (await queries.summary(Subject(SubjectKind.PERSON, world.alice.id))).balance == 0
+
+
+async def test_batches_beyond_what_a_process_takes_are_refused_at_once_and_write_nothing(
+    world, client, monkeypatch
+):
+    import asyncio
+    import dataclasses
+
+    from backend.behaviour import ingestion
+    from backend.behaviour.models import BehaviourRecord
+    from backend.settings import get_settings
+
+    # one batch at a time, and one more may wait
+    limited = dataclasses.replace(get_settings(), ingest_running=1, ingest_waiting=1)
+    monkeypatch.setattr(ingestion, "get_settings", lambda: limited)
+    headers = {"authorization": f"Bearer {await platform_token(world)}"}
+    async with ingestion.GATE.slot():  # the one running batch
+        waiting = asyncio.create_task(
+            client.post(
+                "/platform/v1/records", json={"records": batch(world.alice_ref)}, headers=headers
+            )
+        )
+        for _ in range(500):  # until the request waits for the slot
+            if ingestion.GATE.waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert ingestion.GATE.waiting == 1
+        refused = await client.post(
+            "/platform/v1/records", json={"records": batch(world.alice_ref)}, headers=headers
+        )
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json()["error"]["code"] == "BUSY"
+        through_graphql = await client.post(
+            "/graphql",
+            json={"query": MUTATION, "variables": {"input": {"records": batch(world.alice_ref)}}},
+            headers=headers,
+        )
+        assert [e["extensions"]["code"] for e in through_graphql.json()["errors"]] == ["BUSY"]
+        assert await BehaviourRecord.all().count() == 0
+        assert not waiting.done()
+    answered = await waiting  # the waiting batch ran once the slot was free
+    assert answered.status_code == 200
+    assert [o["status"] for o in answered.json()["outcomes"]][:2] == ["ACCEPTED", "DUPLICATE"]
+    assert await BehaviourRecord.all().count() == 2
