@@ -195,3 +195,14 @@ async def test_a_document_that_compiles_is_served_from_its_plan(app, client, mon
     answer = await gql(client, "{ serverInfo { version } __schema { queryType { name } } }")
     assert answer["data"]["__schema"]["queryType"]["name"] == "Query"
     assert len(executed) == 1
+
+
+def test_the_compiled_path_does_the_work_of_every_schema_extension(settings):
+    """Plans.run does the operation metrics' count, the documents' parse and validation and the
+    query cost's check, charge and report itself; an extension added to the schema must be
+    added there too, or compiled queries would skip it."""
+    from backend.api.cost import QueryCost
+    from backend.api.extensions import Documents, OperationMetrics, schema_extensions
+
+    made = {type(factory()) for factory in schema_extensions(settings)}
+    assert made == {OperationMetrics, Documents, QueryCost}
