@@ -77,7 +77,7 @@ class Settings:
     db_pool_min: int = 1
     db_pool_max: int = 10
     # Ingestion batches a process runs at once, and how many more may wait for them; a batch
-    # beyond both is refused at once (BUSY, 503 with Retry-After on the bulk route).
+    # beyond both is refused after a second (BUSY, 503 with Retry-After on the bulk route).
     ingest_running: int = 4
     ingest_waiting: int = 16
     # Redis connections per process; a request waits up to redis_pool_wait_seconds for one.

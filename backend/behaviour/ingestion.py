@@ -99,8 +99,9 @@ def _parse(index: int, raw: Any) -> tuple[_Record | None, Outcome | None]:
 class BatchGate:
     """At most `running` batches of a process at once (each holds a database connection and
     most of a core for its time), and at most `waiting` more queued behind them. A batch beyond
-    both is refused at once with Busy, before anything is read or written: under 256 senders
-    the queue had grown to batches answered after 10 s, which their senders had given up on."""
+    both is refused with Busy after a second's wait, before anything is read or written: under
+    256 senders the queue had grown to batches answered after 10 s, which their senders had
+    given up on."""
 
     def __init__(self) -> None:
         self._running: asyncio.Semaphore | None = None
@@ -117,7 +118,12 @@ class BatchGate:
             )
         running = self._running
         if running.locked() and self.waiting >= settings.ingest_waiting:
-            raise Busy()
+            # A sender that does not honour Retry-After must not spin on refusals, each of
+            # which costs its authentication and its body's parsing: it waits that long first,
+            # then has one more chance.
+            await asyncio.sleep(Busy.retry_after_seconds)
+            if running.locked() and self.waiting >= settings.ingest_waiting:
+                raise Busy()
         self.waiting += 1
         try:
             await running.acquire()

@@ -229,7 +229,7 @@ async def test_a_nul_character_in_a_batch_is_refused_and_nothing_is_written(worl
     assert (await queries.summary(Subject(SubjectKind.PERSON, world.alice.id))).balance == 0
 
 
-async def test_batches_beyond_what_a_process_takes_are_refused_at_once_and_write_nothing(
+async def test_batches_beyond_what_a_process_takes_are_refused_and_write_nothing(
     world, client, monkeypatch
 ):
     import asyncio
