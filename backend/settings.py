@@ -78,8 +78,8 @@ class Settings:
     db_pool_max: int = 10
     # Ingestion batches a process runs at once, and how many more may wait for them; a batch
     # beyond both is refused after a second (BUSY, 503 with Retry-After on the bulk route).
-    ingest_running: int = 4
-    ingest_waiting: int = 16
+    ingest_running: int = 8
+    ingest_waiting: int = 64
     # Redis connections per process; a request waits up to redis_pool_wait_seconds for one.
     redis_pool_max: int = 64
     redis_pool_wait_seconds: int = 5
@@ -205,8 +205,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         db_pool_min=_int(env, "TPH_DB_POOL_MIN", 1, minimum=1),
         db_pool_max=_int(env, "TPH_DB_POOL_MAX", 10, minimum=1),
-        ingest_running=_int(env, "TPH_INGEST_RUNNING", 4, minimum=1),
-        ingest_waiting=_int(env, "TPH_INGEST_WAITING", 16, minimum=0),
+        ingest_running=_int(env, "TPH_INGEST_RUNNING", 8, minimum=1),
+        ingest_waiting=_int(env, "TPH_INGEST_WAITING", 64, minimum=0),
         redis_pool_max=_int(env, "TPH_REDIS_POOL_MAX", 64, minimum=2),
         redis_pool_wait_seconds=_int(env, "TPH_REDIS_POOL_WAIT_SECONDS", 5, minimum=1),
         host=env.get("TPH_HOST", "127.0.0.1"),

@@ -126,6 +126,28 @@ async def trigger_cost(pg_url: str, postings: int = 1000, runs: int = 5) -> list
     ]
 
 
+async def new_token(pg_url: str, owner_id: str) -> str:
+    """A fresh access token (a new session) for the person `owner_id`: tokens last 15 minutes,
+    and a long run outlives one."""
+    from backend.accounts.login import start_session
+    from backend.accounts.models import Person
+    from backend.kit.redis import close_redis, init_redis
+
+    settings = load_settings({"TPH_ENV": "dev", "DATABASE_URL": pg_url, "REDIS_URL": REDIS_URL})
+    await db.init_db(settings)
+    await init_redis(settings)
+    try:
+        person = await Person.get(public_id=owner_id)
+        async with db.transaction():
+            issued = await start_session(
+                person=person, membership=None, second_factor=False, settings=settings
+            )
+    finally:
+        await close_redis()
+        await db.close_db()
+    return issued.access_token
+
+
 async def wallet_owner(pg_url: str) -> tuple[str, str]:
     """A person with a session and a wallet of 100 lots: (access token, person id)."""
     from backend.accounts.login import start_session

@@ -245,12 +245,15 @@ def main() -> int:
                             (size, name, conns, bare_rps, app_rps, *p50, bare_p99, app_p99, *failed)
                         )
                 memory.append((size, peak_rss_mb(app.pid)))
-            soak: list[tuple[int, str, float, float]] = []
+            soak: list[tuple[int, str, float, float, int]] = []
             names = list(WORKLOADS)
             for minute in range(args.soak // 60):
                 name = names[minute % len(names)]
-                rps, _ = wrk(f"{app_url}/graphql", 60, WORKLOADS[name][1], token, 64, [])
-                soak.append((minute + 1, name, rps, rss_mb(app.pid)))
+                if minute % 10 == 0:  # access tokens last 15 minutes
+                    token = asyncio.run(ledger.new_token(pg_url, owner))
+                failed: list[int] = []
+                rps, _ = wrk(f"{app_url}/graphql", 60, WORKLOADS[name][1], token, 64, failed)
+                soak.append((minute + 1, name, rps, rss_mb(app.pid), sum(failed)))
         finally:
             if executor.poll() is None:
                 executor.terminate()
@@ -314,10 +317,10 @@ def main() -> int:
             "",
             f"### Soak: {len(soak)} minutes of the three reads in turn, 64 connections",
             "",
-            "| minute | read | GraphQL req/s | resident MB after it |",
-            "|---:|---|---:|---:|",
+            "| minute | read | GraphQL req/s | failed | resident MB after it |",
+            "|---:|---|---:|---:|---:|",
         ]
-        lines += [f"| {m} | {n} | {r:,.0f} | {mb:.0f} |" for m, n, r, mb in soak]
+        lines += [f"| {m} | {n} | {r:,.0f} | {f} | {mb:.0f} |" for m, n, r, mb, f in soak]
         lines += [
             "",
             f"Resident memory after the first minute {soak[0][3]:.0f} MB, after the last "

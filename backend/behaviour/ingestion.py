@@ -372,15 +372,23 @@ async def _store_daily_totals(totals: dict[tuple[str, str, str], int]) -> None:
 
 
 async def _mark_duplicates(platform_pk: int, ordered: list[_Record]) -> None:
-    stored = await db.values_matching(
-        BehaviourRecord,
-        ("subject_id", "event_id", "grams", "points", "capped"),
-        equal={"platform_id": platform_pk},
-        any_of={
-            "subject_id": list({uuid.UUID(r.subject_id or "") for r in ordered}),
-            "event_id": [r.event_id for r in ordered],
-        },
-    )
+    if db.is_postgres():
+        # pairs, joined: `subject_id = ANY(...) AND event_id = ANY(...)` probes the index for
+        # every subject with every event, a thousand times more than there are records
+        stored = await db.fetch(
+            "SELECT b.subject_id, b.event_id, b.grams, b.points, b.capped FROM behaviour_record b"
+            " JOIN unnest($2::uuid[], $3::text[]) AS k(s, e)"
+            " ON b.subject_id = k.s AND b.event_id = k.e WHERE b.platform_id = $1",
+            platform_pk,
+            [uuid.UUID(r.subject_id or "") for r in ordered],
+            [r.event_id for r in ordered],
+        )
+    else:
+        stored = await BehaviourRecord.filter(
+            platform_id=platform_pk,
+            subject_id__in=list({uuid.UUID(r.subject_id or "") for r in ordered}),
+            event_id__in=[r.event_id for r in ordered],
+        ).values("subject_id", "event_id", "grams", "points", "capped")
     first = {(str(s["subject_id"]), s["event_id"]): s for s in stored}
     for record in ordered:
         hit = first.get((record.subject_id or "", record.event_id))
