@@ -196,7 +196,6 @@ class _Run:
 
     __slots__ = (
         "context",
-        "document",
         "errors",
         "extensions",
         "fragments",
@@ -208,7 +207,6 @@ class _Run:
     def __init__(
         self,
         schema: GraphQLSchema,
-        document: DocumentNode,
         operation: OperationDefinitionNode,
         fragments: dict[str, FragmentDefinitionNode],
         context: Any,
@@ -217,7 +215,6 @@ class _Run:
     ) -> None:
         self.schema = schema
         self.extensions = extensions
-        self.document = document
         self.operation = operation
         self.fragments = fragments
         self.context = context
@@ -560,9 +557,7 @@ class Plans:
             return None  # the executor's QueryCost meets the same failure and reports it
         if requested > admission.available:
             return None
-        run = _Run(
-            schema, plan.document, plan.operation, plan.fragments, context, coerced, extensions
-        )
+        run = _Run(schema, plan.operation, plan.fragments, context, coerced, extensions)
         data: Any
         try:
             data = run.fields(plan.fields, None, None)

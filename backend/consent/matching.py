@@ -82,14 +82,14 @@ async def judge(
         SubjectLink,
         ("subject_ref", "subject_id"),
         equal={"platform_id": platform_pk},
-        any_of={"subject_ref": list(refs)},
+        any_of=("subject_ref", list(refs)),
     )
     subject_of = {str(row["subject_ref"]): str(row["subject_id"]) for row in links}
     grants = await db.values_matching(
         DataGrant,
         GRANT_COLUMNS,
         equal={"platform_id": platform_pk, "kind": GrantKind.DATA},
-        any_of={"subject_id": list({uuid.UUID(s) for s in subject_of.values()})},
+        any_of=("subject_id", list({uuid.UUID(s) for s in subject_of.values()})),
     )
     by_subject: dict[str, list[Any]] = {}
     for row in grants:

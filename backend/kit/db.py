@@ -208,31 +208,32 @@ async def values_matching(
     columns: tuple[str, ...],
     *,
     equal: dict[str, Any],
-    any_of: dict[str, list[Any]],
+    any_of: tuple[str, list[Any]],
 ) -> list[dict[str, Any]]:
-    """`model.filter(**equal, <name>__in=...).values(*columns)`, with each long list sent as one
-    array parameter on PostgreSQL (`= ANY($n)`): Tortoise writes `IN ($1, ..., $1000)` and
-    building that SQL cost more than running it for a batch of a thousand records."""
+    """`model.filter(**equal, <name>__in=values).values(*columns)` for `any_of = (name, values)`,
+    with the list sent as one array parameter on PostgreSQL (`= ANY($n)`): Tortoise writes
+    `IN ($1, ..., $1000)`, and building that SQL cost more than running it for a batch of a
+    thousand records. One list only: two `= ANY` conditions would match every pair of their
+    values, not the pairs meant (join the pairs from `unnest` for that)."""
+    name, values = any_of
     if not is_postgres():
-        filters = {**equal, **{f"{name}__in": values for name, values in any_of.items()}}
-        return list(await model.filter(**filters).values(*columns))
+        return list(await model.filter(**equal, **{f"{name}__in": values}).values(*columns))
     meta = model._meta
     params: list[Any] = []
     conditions = []
-    for name, value in equal.items():
-        params.append(meta.fields_map[name].to_db_value(value, None))
-        conditions.append(f'"{meta.fields_db_projection[name]}" = ${len(params)}')
-    for name, values in any_of.items():
-        field = meta.fields_map[name]
-        params.append([field.to_db_value(value, None) for value in values])
-        conditions.append(f'"{meta.fields_db_projection[name]}" = ANY(${len(params)})')
+    for column, value in equal.items():
+        params.append(meta.fields_map[column].to_db_value(value, None))
+        conditions.append(f'"{meta.fields_db_projection[column]}" = ${len(params)}')
+    field = meta.fields_map[name]
+    params.append([field.to_db_value(value, None) for value in values])
+    conditions.append(f'"{meta.fields_db_projection[name]}" = ANY(${len(params)})')
     projection = [(c, meta.fields_db_projection[c], meta.fields_map[c]) for c in columns]
     select = ", ".join(f'"{column}"' for _, column, _ in projection)
     rows = await conn().execute_query_dict(
         f'SELECT {select} FROM "{meta.db_table}" WHERE {" AND ".join(conditions)}', params
     )
     return [
-        {name: field.to_python_value(row[column]) for name, column, field in projection}
+        {column: field.to_python_value(row[db_column]) for column, db_column, field in projection}
         for row in rows
     ]
 

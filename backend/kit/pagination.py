@@ -114,17 +114,13 @@ async def keyset_page(
         )
     direction = "-" if descending else ""
     ordered = queryset.order_by(f"{direction}{key}", f"{direction}{tiebreak}").limit(limit + 1)
-    rows: list[Any]
-    if values is None:
-        rows = await ordered
-        has_next = len(rows) > limit
-        rows = rows[:limit]
-        cursors = [encode_cursor(scope, (getattr(r, key), getattr(r, tiebreak))) for r in rows]
-    else:
-        rows = await ordered.values(*dict.fromkeys((*values, key, tiebreak)))
-        has_next = len(rows) > limit
-        rows = rows[:limit]
-        cursors = [encode_cursor(scope, (r[key], r[tiebreak])) for r in rows]
+    rows: list[Any] = await (
+        ordered if values is None else ordered.values(*dict.fromkeys((*values, key, tiebreak)))
+    )
+    has_next = len(rows) > limit
+    rows = rows[:limit]
+    field = getattr if values is None else dict.__getitem__
+    cursors = [encode_cursor(scope, (field(r, key), field(r, tiebreak))) for r in rows]
     return Page(
         items=rows, cursors=cursors, has_next_page=has_next, has_previous_page=after is not None
     )
