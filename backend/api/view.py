@@ -7,6 +7,7 @@ is a JSON body `{"errors": [{"message", "extensions": {"code"}}]}` with a 4xx st
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLRequestData, process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -37,6 +38,8 @@ from backend.kit.logging import current_request_id
 from backend.kit.validation import NUL_MESSAGE, document_holds_nul, holds_nul, may_hold_nul
 from backend.settings import Settings
 
+log = logging.getLogger("backend.api")
+
 _STATUS_CODES = {
     400: "BAD_REQUEST",
     404: "NOT_FOUND",
@@ -55,6 +58,47 @@ class RequestRefused(HTTPException):
 def error_response(status: int, message: str, code: str) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
+
+
+def parse_post(content_type_header: str | None, body: bytes) -> GraphQLRequestData:
+    """A POST body as one GraphQL request, or RequestRefused saying what is wrong with it."""
+    content_type = (content_type_header or "").split(";", 1)[0].strip().lower()
+    if content_type != "application/json":
+        raise RequestRefused(415, "The body must be application/json.")
+    if not body:
+        raise RequestRefused(400, "The request body is empty.")
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RequestRefused(400, "The body is not valid JSON.") from exc
+    if isinstance(data, list):
+        raise RequestRefused(400, "Batched requests are not supported.", "BATCHING_NOT_SUPPORTED")
+    if not isinstance(data, dict):
+        raise RequestRefused(400, "The body must be a JSON object.")
+    variables = data.get("variables")
+    if not isinstance(variables, dict | None):
+        raise RequestRefused(400, "`variables` must be an object.")
+    operation_name = data.get("operationName")
+    if not isinstance(operation_name, str | None):
+        raise RequestRefused(400, "`operationName` must be a string.")
+    extensions = data.get("extensions")
+    if not isinstance(extensions, dict | None):
+        raise RequestRefused(400, "`extensions` must be an object.")
+    query = data.get("query")
+    if query is not None and not isinstance(query, str):
+        raise RequestRefused(400, "`query` must be a string.")
+    if may_hold_nul(body) and (holds_nul(data) or document_holds_nul(query or "")):
+        raise RequestRefused(400, NUL_MESSAGE)
+    if data.get("documentId") is not None:
+        # Carried to execute_single, where the caller is known, inside the extensions.
+        extensions = {**(extensions or {}), "_documentId": data["documentId"]}
+    return GraphQLRequestData(
+        query=query,
+        variables=variables,
+        operation_name=operation_name,
+        extensions=extensions,
+        protocol="http",
     )
 
 
@@ -116,6 +160,9 @@ class GraphQLView(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        if scope["method"] == "POST":
+            await self.serve_post(scope, receive, send)
+            return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except RequestRefused as refused:
@@ -126,8 +173,50 @@ class GraphQLView(GraphQL[Context, None]):
             )
         await response(scope, receive, send)
 
+    async def serve_post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A POSTed operation: what strawberry's `run` does for a JSON POST (context, body,
+        `execute_single`, `process_result`, a 200 JSON answer), without its request adapters and
+        sub-response, which nothing here reads. The app hands POST /graphql here directly.
+
+        A body over the limit or a client gone before its body arrived propagates to
+        BodyLimitMiddleware; anything else unexpected is logged and answered 500."""
+        request = Request(scope=scope, receive=receive)
+        body = await request.body()
+        try:
+            context = await self.get_context(request, None)
+            request_data = parse_post(request.headers.get("content-type"), body)
+            result = await self.execute_single(None, None, None, context, None, request_data)
+            encoded = self.encode_json(process_result(result))
+        except RequestRefused as refused:
+            await error_response(refused.status_code, refused.reason, refused.code)(
+                scope, receive, send
+            )
+            return
+        except HTTPException as exc:
+            code = _STATUS_CODES.get(exc.status_code, "BAD_REQUEST")
+            await error_response(exc.status_code, exc.reason, code)(scope, receive, send)
+            return
+        except Exception:
+            log.exception("the GraphQL request failed outside any field")
+            await error_response(500, "Internal server error.", "INTERNAL_SERVER_ERROR")(
+                scope, receive, send
+            )
+            return
+        payload = encoded.encode() if isinstance(encoded, str) else encoded
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
     async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
+        self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         actor = ANONYMOUS
         if isinstance(request, Request):
@@ -170,48 +259,8 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData:
-        if request.method != "POST":
-            raise RequestRefused(405, "GraphQL requests are POSTed as JSON.")
-        content_type = (request.content_type or "").split(";", 1)[0].strip().lower()
-        if content_type != "application/json":
-            raise RequestRefused(415, "The body must be application/json.")
-        body = await request.get_body()
-        if not body:
-            raise RequestRefused(400, "The request body is empty.")
-        try:
-            data = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RequestRefused(400, "The body is not valid JSON.") from exc
-        if isinstance(data, list):
-            raise RequestRefused(
-                400, "Batched requests are not supported.", "BATCHING_NOT_SUPPORTED"
-            )
-        if not isinstance(data, dict):
-            raise RequestRefused(400, "The body must be a JSON object.")
-        variables = data.get("variables")
-        if not isinstance(variables, dict | None):
-            raise RequestRefused(400, "`variables` must be an object.")
-        operation_name = data.get("operationName")
-        if not isinstance(operation_name, str | None):
-            raise RequestRefused(400, "`operationName` must be a string.")
-        extensions = data.get("extensions")
-        if not isinstance(extensions, dict | None):
-            raise RequestRefused(400, "`extensions` must be an object.")
-        query = data.get("query")
-        if query is not None and not isinstance(query, str):
-            raise RequestRefused(400, "`query` must be a string.")
-        if may_hold_nul(body) and (holds_nul(data) or document_holds_nul(query or "")):
-            raise RequestRefused(400, NUL_MESSAGE)
-        if data.get("documentId") is not None:
-            # Carried to execute_single, where the caller is known, inside the extensions.
-            extensions = {**(extensions or {}), "_documentId": data["documentId"]}
-        return GraphQLRequestData(
-            query=query,
-            variables=variables,
-            operation_name=operation_name,
-            extensions=extensions,
-            protocol="http",
-        )
+        # POSTs are served by serve_post; strawberry's `run` sees only the other methods.
+        raise RequestRefused(405, "GraphQL requests are POSTed as JSON.")
 
     async def execute_single(  # type: ignore[override]
         self,
