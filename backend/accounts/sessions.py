@@ -13,7 +13,7 @@ from backend.accounts.models import Session
 from backend.audit import service as audit
 from backend.kit import clock, db
 from backend.kit.actor import Actor
-from backend.kit.redis import get_redis
+from backend.kit.redis import get_redis, reader
 
 CACHE_SECONDS = 60
 
@@ -29,7 +29,7 @@ async def cache_session_state(session_id: str, *, revoked: bool) -> None:
 
 
 async def is_session_active(session_id: str) -> bool:
-    cached = await get_redis().get(_key(session_id))
+    cached = await reader().get(_key(session_id))
     if cached is not None:
         return bool(cached == "active")
     session = await Session.get_or_none(public_id=session_id).only("id", "revoked_at", "expires_at")

@@ -51,3 +51,131 @@ async def test_a_redis_failure_is_an_internal_error_not_the_callers(
     assert answer["data"] is None
     assert [e["extensions"]["code"] for e in answer["errors"]] == ["INTERNAL_SERVER_ERROR"]
     assert "Too many" not in str(answer)
+
+
+@pytest.mark.postgres_only
+async def test_the_multiplexed_reader_answers_each_read_with_its_own_key():
+    from redis.asyncio import Redis
+
+    from backend.kit.redis import MultiplexedReader
+
+    writer = Redis.from_url(REDIS_TEST_URL, decode_responses=True)
+    reader = MultiplexedReader.for_url(REDIS_TEST_URL)
+    assert reader is not None
+    try:
+        await writer.mset({f"many:{n}": f"value {n} 碳" for n in range(300)})
+        keys = [f"many:{n}" for n in range(300)] + ["many:absent"]
+        answers = await asyncio.gather(*(reader.get(key) for key in reversed(keys)))
+        assert answers == [None] + [f"value {n} 碳" for n in reversed(range(300))]
+    finally:
+        reader.close()
+        await writer.aclose()
+
+
+@pytest.mark.postgres_only
+async def test_the_multiplexed_reader_reports_an_error_reply_and_keeps_its_order():
+    from redis.asyncio import Redis
+    from redis.exceptions import ResponseError
+
+    from backend.kit.redis import MultiplexedReader
+
+    writer = Redis.from_url(REDIS_TEST_URL, decode_responses=True)
+    reader = MultiplexedReader.for_url(REDIS_TEST_URL)
+    assert reader is not None
+    try:
+        await writer.rpush("a-list", "x")
+        await writer.set("a-string", "s")
+        answers = await asyncio.gather(
+            reader.get("a-string"),
+            reader.get("a-list"),
+            reader.get("a-string"),
+            return_exceptions=True,
+        )
+        assert answers[0] == answers[2] == "s"
+        assert isinstance(answers[1], ResponseError) and "WRONGTYPE" in str(answers[1])
+    finally:
+        reader.close()
+        await writer.aclose()
+
+
+async def test_the_multiplexed_reader_fails_reads_in_flight_on_a_lost_connection_then_connects_again():
+    from backend.kit.redis import MultiplexedReader
+
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # the first connection is dropped once a GET arrives; the next one answers
+        nonlocal connections
+        connections += 1
+        first = connections == 1
+        await reader.readuntil(b"kept\r\n")
+        if first:
+            writer.close()
+            return
+        writer.write(b"$3\r\nyes\r\n")
+        await writer.drain()
+        await reader.read()  # until the client closes
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    multiplexed = MultiplexedReader.for_url(f"redis://127.0.0.1:{port}/0")
+    assert multiplexed is not None
+    try:
+        with pytest.raises(RedisConnectionError):
+            await multiplexed.get("kept")
+        assert await multiplexed.get("kept") == "yes"
+        assert connections == 2
+    finally:
+        multiplexed.close()
+        server.close()
+
+
+async def test_the_multiplexed_reader_reports_what_stops_it_connecting():
+
+    from backend.kit.redis import MultiplexedReader
+
+    unreachable = MultiplexedReader.for_url("redis://127.0.0.1:1/0")
+    assert unreachable is not None
+    with pytest.raises(RedisConnectionError):
+        await unreachable.get("k")
+    # TLS and Unix sockets stay with redis-py
+    assert MultiplexedReader.for_url("rediss://127.0.0.1:6380/0") is None
+    assert MultiplexedReader.for_url("unix:///tmp/redis.sock?db=1") is None
+
+
+@pytest.mark.postgres_only
+async def test_the_multiplexed_reader_reports_a_refused_password():
+    from redis.exceptions import ResponseError
+
+    from backend.kit.redis import MultiplexedReader
+
+    refused = MultiplexedReader.for_url("redis://:not-the-password@127.0.0.1:6379/0")
+    assert refused is not None
+    try:
+        with pytest.raises(ResponseError):  # the test Redis has no password
+            await refused.get("k")
+    finally:
+        refused.close()
+
+
+@pytest.mark.postgres_only
+async def test_a_session_check_that_cannot_reach_redis_is_an_internal_error(
+    client, sms, monkeypatch
+):
+    from backend.kit import redis as redis_kit
+    from tests.conftest import bearer, log_in
+
+    tokens = await log_in(client, sms, "+8613800000931")
+    monkeypatch.setattr(
+        redis_kit, "_reader", redis_kit.MultiplexedReader.for_url("redis://127.0.0.1:1/0")
+    )
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ wallet { balance } }"},
+        headers=bearer(tokens["accessToken"]),
+    )
+    assert response.status_code == 500
+    assert response.headers["x-request-id"]
+    body = response.json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL_SERVER_ERROR"]
+    assert "127.0.0.1" not in response.text
