@@ -50,6 +50,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined, inspect, is_awaitable
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
 from strawberry.types import ExecutionResult
+from strawberry.types.base import StrawberryMaybe
 
 from backend.api.context import client_address
 from backend.api.cost import _cached_cost, actual_cost, admit, budgets_for, cost_report
@@ -96,6 +97,8 @@ class FieldPlan:
     completion: Completion | None
     static_args: dict[str, Any] | None  # the arguments, when they name no variable
     needs_variables: bool
+    # the resolver itself, for a field strawberry would call with nothing to convert (`_direct`)
+    direct: Any = None
 
 
 def _collect(
@@ -141,11 +144,12 @@ def _uses_variables(node: Any) -> bool:
     return False
 
 
-def _completion(type_: Any, nodes: list[FieldNode], fragments: Any) -> Completion:
+def _completion(type_: Any, nodes: list[FieldNode], fragments: Any, converter: Any) -> Completion:
     if isinstance(type_, GraphQLNonNull):
-        return Completion("NON_NULL", type_, _completion(type_.of_type, nodes, fragments))
+        inner = _completion(type_.of_type, nodes, fragments, converter)
+        return Completion("NON_NULL", type_, inner)
     if isinstance(type_, GraphQLList):
-        return Completion("LIST", type_, _completion(type_.of_type, nodes, fragments))
+        return Completion("LIST", type_, _completion(type_.of_type, nodes, fragments, converter))
     if is_leaf_type(type_):
         return Completion("LEAF", type_)
     if is_object_type(type_):
@@ -154,12 +158,56 @@ def _completion(type_: Any, nodes: list[FieldNode], fragments: Any) -> Completio
             if node.selection_set is None:
                 raise NotCompiled("an object without a selection")
             _collect(type_, node.selection_set, fragments, merged)
-        return Completion("OBJECT", type_, fields=_fields(type_, merged, fragments))
+        return Completion("OBJECT", type_, fields=_fields(type_, merged, fragments, converter))
     raise NotCompiled("an abstract type")
 
 
+def _direct(definition: GraphQLField, converter: Any, static_args: dict[str, Any] | None) -> Any:
+    """`(source, info) -> result` calling the field's resolver as strawberry's wrapper would, for
+    a field with a resolver whose arguments are all absent or null in the document, and with no
+    field extensions (permissions are one) and no exception handlers: the wrapper would convert
+    nothing (a null stays None) and run no extension, and its per-call machinery (argument
+    conversion, extension chain, info wrapper) cost more than a wallet field's resolver. None
+    for any other field, which keeps the wrapper."""
+    field = (definition.extensions or {}).get(converter.DEFINITION_BACKREF)
+    if (
+        field is None
+        or field.base_resolver is None
+        or field.extensions
+        or converter._exception_handler_specs
+        or static_args is None
+        or any(value is not None for value in static_args.values())
+        or any(isinstance(argument.type, StrawberryMaybe) for argument in field.arguments)
+    ):
+        return None
+    python_names = {
+        converter.config.name_converter.from_argument(argument): argument.python_name
+        for argument in field.arguments
+    }
+    nulls = {python_names[name]: None for name in static_args}
+    resolver = field.base_resolver
+    function = resolver.wrapped_func
+    takes_self = resolver.self_parameter is not None
+    source_names = tuple(p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p)
+    info_name = resolver.info_parameter.name if resolver.info_parameter else None
+    info_class = converter.config.info_class
+
+    def call(source: Any, info: Any) -> Any:
+        kwargs = dict(nulls)
+        for name in source_names:
+            kwargs[name] = source
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=info, _field=field)
+        return function(source, **kwargs) if takes_self else function(**kwargs)
+
+    return call
+
+
 def _fields(
-    parent: GraphQLObjectType, collected: dict[str, list[FieldNode]], fragments: Any
+    parent: GraphQLObjectType,
+    collected: dict[str, list[FieldNode]],
+    fragments: Any,
+    converter: Any,
 ) -> tuple[FieldPlan, ...]:
     plans = []
     for key, nodes in collected.items():
@@ -183,9 +231,10 @@ def _fields(
                 nodes,
                 definition,
                 parent,
-                _completion(definition.type, nodes, fragments),
+                _completion(definition.type, nodes, fragments, converter),
                 static_args,
                 needs_variables,
+                _direct(definition, converter, static_args),
             )
         )
     return tuple(plans)
@@ -286,9 +335,12 @@ class _Run:
                 if plan.static_args is not None
                 else get_argument_values(plan.definition, plan.nodes[0], self.variables)
             )
-            resolve = plan.definition.resolve
-            assert resolve is not None
-            result = resolve(source, info, **args)
+            if plan.direct is not None:
+                result = plan.direct(source, info)
+            else:
+                resolve = plan.definition.resolve
+                assert resolve is not None
+                result = resolve(source, info, **args)
             if _awaitable(result):
                 return self._await_field(plan, info, path, result)
             completed = self.complete(plan.completion, info, path, result)
@@ -519,7 +571,7 @@ class Plans:
             document,
             operation,
             fragments,
-            _fields(root, collected, fragments),
+            _fields(root, collected, fragments, self.schema.schema_converter),
             operation_label(operation.name.value if operation.name else None),
         )
 

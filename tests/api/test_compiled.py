@@ -11,7 +11,9 @@ from typing import Any
 
 import jwt
 import pytest
+import strawberry
 from starlette.routing import Route
+from strawberry.permission import BasePermission
 
 from backend.accounts import organisations
 from backend.accounts.subjects import Subject, SubjectKind
@@ -206,3 +208,45 @@ def test_the_compiled_path_does_the_work_of_every_schema_extension(settings):
 
     made = {type(factory()) for factory in schema_extensions(settings)}
     assert made == {OperationMetrics, Documents, QueryCost}
+
+
+def test_a_resolver_is_called_directly_only_when_strawberry_would_convert_nothing(app):
+    from backend.api.compiled import _direct
+
+    class Allowed(BasePermission):
+        def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+            return True
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def plain(self) -> int:
+            return 1
+
+        @strawberry.field
+        def counted(self, n: int | None = None) -> int:
+            return n or 0
+
+        @strawberry.field(permission_classes=[Allowed])
+        def guarded(self) -> int:
+            return 2
+
+        @strawberry.field
+        def maybe(self, n: strawberry.Maybe[int] = None) -> int:
+            return 3
+
+    schema = strawberry.Schema(Query)
+    fields = schema._schema.query_type.fields
+    converter = schema.schema_converter
+    assert _direct(fields["plain"], converter, {}) is not None
+    assert _direct(fields["counted"], converter, {"n": None}) is not None
+    assert _direct(fields["counted"], converter, {"n": 3}) is None  # converted by strawberry
+    assert _direct(fields["counted"], converter, None) is None  # named a variable
+    assert _direct(fields["guarded"], converter, {}) is None  # a field extension
+    assert _direct(fields["maybe"], converter, {}) is None
+
+    # the wallet's fields are called directly, so the matrix above compares that path
+    plan = the_view(app).plans.plan("{ wallet { balance held expiringWithin30Days } }", None)
+    wallet = plan.fields[0]
+    assert wallet.direct is not None
+    assert all(field.direct is not None for field in wallet.completion.inner.fields)
