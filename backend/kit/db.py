@@ -81,6 +81,7 @@ def connection_config(settings: Settings) -> str | dict[str, Any]:
     if url.startswith("sqlite://"):
         return url
     config = expand_db_url(url)
+    config["engine"] = "backend.kit.fair_pool"  # asyncpg's, with waiters served in order
     config["credentials"]["reset"] = keep_session
     return config
 

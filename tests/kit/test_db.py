@@ -211,3 +211,42 @@ async def test_a_pooled_connection_comes_back_without_an_open_transaction(settin
         )
     finally:
         await pool.release(again)
+
+
+@pytest.mark.postgres_only
+async def test_the_database_pool_serves_its_waiters_in_the_order_they_came(settings):
+    """asyncpg's pool lets a newcomer take a connection released for a waiter, and the waiter
+    queues again at the back: under load a few requests waited many times over. The engine's
+    pool hands a released connection to the longest waiter. (With its turns made unlimited, so
+    that asyncpg's queue decides, the read that came third was served 25th.)"""
+    import asyncpg
+    from tortoise import connections
+
+    from backend.kit.fair_pool import FairPool
+
+    await db.fetch("SELECT 1")  # the engine makes its pool on first use
+    assert isinstance(connections.get("default")._pool, FairPool)
+    raw = await asyncpg.create_pool(
+        settings.database_url, min_size=2, max_size=2, reset=db.keep_session
+    )
+    pool = FairPool(raw, 2)
+    try:
+        arrived = 0
+        served: list[int] = []
+
+        async def read() -> None:
+            nonlocal arrived
+            mine, arrived = arrived, arrived + 1
+            connection = await pool.acquire()
+            served.append(mine)
+            await connection.fetchval("SELECT 1")
+            await pool.release(connection)
+
+        reads = []
+        for _ in range(200):  # arrivals keep coming while connections come back
+            reads.append(asyncio.create_task(read()))
+            await asyncio.sleep(0)
+        await asyncio.gather(*reads)
+        assert served == list(range(200))
+    finally:
+        await raw.close()
