@@ -74,7 +74,12 @@ class RequestContextMiddleware:
         finally:
             if scope["type"] == "http":
                 route = scope.get("path", "") if scope.get("path") in KNOWN_PATHS else "other"
-                HTTP_REQUESTS.labels(route, str(status)).inc()
+                counter = _REQUEST_COUNTERS.get((route, status))
+                if counter is None:
+                    counter = _REQUEST_COUNTERS[route, status] = HTTP_REQUESTS.labels(
+                        route, str(status)
+                    )
+                counter.inc()
                 log.info(
                     "%s %s",
                     scope.get("method"),
@@ -85,6 +90,11 @@ class RequestContextMiddleware:
                     },
                 )
             reset_request_id(token)
+
+
+# HTTP_REQUESTS' child per (route, status), looked up once: KNOWN_PATHS and "other" times the
+# status codes sent, a bounded set.
+_REQUEST_COUNTERS: dict[tuple[str, int], Any] = {}
 
 
 class _BodyTooLarge(Exception):

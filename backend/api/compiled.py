@@ -23,7 +23,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import CoroutineType
 from typing import Any
 
@@ -516,6 +516,15 @@ class Plan:
     fragments: dict[str, FragmentDefinitionNode]
     fields: tuple[FieldPlan, ...]
     label: str
+    answers: Any = field(init=False)
+    errors: Any = field(init=False)
+    duration: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        # the operation's metrics, looked up once rather than by label on every request
+        self.answers = GRAPHQL_OPERATIONS.labels(self.label, "query", "ok")
+        self.errors = GRAPHQL_OPERATIONS.labels(self.label, "query", "error")
+        self.duration = GRAPHQL_DURATION.labels(self.label)
 
 
 class Plans:
@@ -623,9 +632,8 @@ class Plans:
             self.schema.process_errors(errors, _ErrorContext(context))
         actual = actual_cost(data)
         admission.charge(actual)
-        outcome = "error" if errors else "ok"
-        GRAPHQL_OPERATIONS.labels(plan.label, "query", outcome).inc()
-        GRAPHQL_DURATION.labels(plan.label).observe(time.perf_counter() - started)
+        (plan.errors if errors else plan.answers).inc()
+        plan.duration.observe(time.perf_counter() - started)
         return ExecutionResult(
             data=data, errors=errors, extensions=cost_report(requested, actual, admission)
         )

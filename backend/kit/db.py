@@ -188,9 +188,12 @@ def is_postgres() -> bool:
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
-def portable(sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
-    """Turn `$1`-style SQL into SQLite's `?` form, reordering values to match."""
-    if is_postgres():
+def portable(
+    sql: str, values: Sequence[Any], connection: BaseDBAsyncClient | None = None
+) -> tuple[str, list[Any]]:
+    """Turn `$1`-style SQL into SQLite's `?` form, reordering values to match (for `connection`,
+    the current one when not given)."""
+    if (connection or conn()).capabilities.dialect == "postgres":
         return sql, list(values)
     order = [int(n) - 1 for n in _PLACEHOLDER.findall(sql)]
     # SQLite keeps UUIDs as text, as Tortoise's UUIDField does there.
@@ -200,8 +203,9 @@ def portable(sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
 
 async def fetch(sql: str, *values: Any) -> list[dict[str, Any]]:
     """Rows of a `$1`-style query, on the current connection, as dicts."""
-    query, params = portable(sql, values)
-    return await conn().execute_query_dict(query, params)
+    connection = conn()
+    query, params = portable(sql, values, connection)
+    return await connection.execute_query_dict(query, params)
 
 
 async def values_matching(

@@ -26,8 +26,11 @@ class FairPool:
         self.turns = asyncio.Semaphore(size)
 
     async def acquire(self, *, timeout: float | None = None) -> Any:  # noqa: ASYNC109 (asyncpg's)
-        async with asyncio.timeout(timeout):  # the wait for a turn is the wait for a connection
+        if timeout is None:
             await self.turns.acquire()
+        else:
+            async with asyncio.timeout(timeout):  # the wait for a turn is a wait for a connection
+                await self.turns.acquire()
         try:
             return await self.pool.acquire(timeout=timeout)
         except BaseException:

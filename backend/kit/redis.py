@@ -45,6 +45,20 @@ class _Replies(asyncio.Protocol):
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.outgoing: list[bytes] = []
+
+    def send(self, command: bytes, waiter: asyncio.Future[Any]) -> None:
+        """Queue `command`, answered to `waiter`. The commands of one loop turn go out in one
+        write: under load many requests ask in the same turn, and each write is a system call."""
+        self.waiting.append(waiter)
+        self.outgoing.append(command)
+        if len(self.outgoing) == 1:
+            waiter.get_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        commands, self.outgoing = self.outgoing, []
+        if not self.closed and self.transport is not None:
+            self.transport.write(b"".join(commands))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -124,8 +138,7 @@ class MultiplexedReader:
         if replies is None or replies.closed or self.loop is not asyncio.get_running_loop():
             replies = await self._connect()
         waiter: asyncio.Future[Any] = self.loop.create_future()  # type: ignore[union-attr]
-        replies.transport.write(_command("GET", key))  # type: ignore[union-attr]
-        replies.waiting.append(waiter)
+        replies.send(_command("GET", key), waiter)
         return await waiter  # type: ignore[no-any-return]
 
     async def _connect(self) -> _Replies:
@@ -142,8 +155,7 @@ class MultiplexedReader:
             waiters = []
             for command in self.setup:
                 waiter = loop.create_future()
-                transport.write(command)
-                replies.waiting.append(waiter)
+                replies.send(command, waiter)
                 waiters.append(waiter)
             try:
                 await asyncio.gather(*waiters)

@@ -66,11 +66,16 @@ async def test_inner_commands_join_the_callers_transaction(settings):
     assert await db.fetch("SELECT id FROM idempotency_key") == []
 
 
-def test_portable_sql_reorders_values_for_sqlite(monkeypatch):
-    monkeypatch.setattr(db, "is_postgres", lambda: False)
-    sql, values = db.portable("SELECT $2, $1, $2", ["a", "b"])
+def test_portable_sql_reorders_values_for_sqlite():
+    from types import SimpleNamespace
+
+    sqlite = SimpleNamespace(capabilities=SimpleNamespace(dialect="sqlite"))
+    postgres = SimpleNamespace(capabilities=SimpleNamespace(dialect="postgres"))
+    sql, values = db.portable("SELECT $2, $1, $2", ["a", "b"], sqlite)  # type: ignore[arg-type]
     assert sql == "SELECT ?, ?, ?"
     assert values == ["b", "a", "b"]
+    sql, values = db.portable("SELECT $2, $1, $2", ["a", "b"], postgres)  # type: ignore[arg-type]
+    assert (sql, values) == ("SELECT $2, $1, $2", ["a", "b"])
 
 
 class _Retryable(Exception):
