@@ -54,8 +54,11 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        given = ""
+        for name, value in scope.get("headers") or ():
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+                break
         request_id = given if acceptable_request_id(given) else uuid.uuid4().hex
         token = set_request_id(request_id)
         started = time.perf_counter()
@@ -80,15 +83,16 @@ class RequestContextMiddleware:
                         route, str(status)
                     )
                 counter.inc()
-                log.info(
-                    "%s %s",
-                    scope.get("method"),
-                    route,
-                    extra={
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )
+                if log.isEnabledFor(logging.INFO):
+                    log.info(
+                        "%s %s",
+                        scope.get("method"),
+                        route,
+                        extra={
+                            "status": status,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        },
+                    )
             reset_request_id(token)
 
 
@@ -120,8 +124,11 @@ class BodyLimitMiddleware:
             await error_response(400, NUL_MESSAGE, "BAD_REQUEST")(scope, receive, send)
             return
         limit = self.bulk.get(scope.get("path", ""), self.default_max)
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
+        declared = None
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                declared = value
+                break
         if declared is not None:
             try:
                 too_large = int(declared) > limit
@@ -133,6 +140,12 @@ class BodyLimitMiddleware:
             if too_large:
                 await self._refuse(scope, receive, send, limit)
                 return
+            # The server reads no more than the declared length as this request's body.
+            try:
+                await self.app(scope, receive, send)
+            except ClientDisconnect:
+                log.info("client disconnected before its request body arrived")
+            return
         received = 0
         started = False
 

@@ -1,5 +1,6 @@
 """The HTTP surface: bad input gets a clean 4xx or a typed error, never a 5xx."""
 
+import asyncio
 import json
 
 import pytest
@@ -400,3 +401,26 @@ async def test_a_client_gone_before_its_body_arrived_is_no_server_error(app, cap
         await app(scope, receive, send)
     assert not [m for m in sent if m["type"] == "http.response.start"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_body_is_read_to_its_declared_length_and_no_further(live_server_factory):
+    """The body limit trusts a declared Content-Length: the HTTP server hands the app that many
+    bytes and reads what follows as the next request."""
+    server = live_server_factory()
+    body = json.dumps({"query": SERVER_INFO}).encode()
+    following = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(
+            b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s%s" % (len(body), body, following)
+        )
+        await writer.drain()
+        answers = b""
+        while answers.count(b"HTTP/1.1 ") < 2 or not answers.endswith(b"}"):
+            answers += await asyncio.wait_for(reader.read(65536), 10)
+    finally:
+        writer.close()
+    first, second = answers.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"200") and b'"serverInfo"' in first
+    assert second.startswith(b"200") and b'"status":"ok"' in second
