@@ -37,6 +37,19 @@ class Context:
 Info = StrawberryInfo[Context, None]
 
 
+def selects_any(info: Any, names: frozenset[str]) -> bool:
+    """Whether the field being resolved selects one of `names` directly on its result (fields
+    inside fragments are not looked at: a caller must still serve them without this hint)."""
+    for node in info._raw_info.field_nodes:
+        if node.selection_set is None:
+            continue
+        for selection in node.selection_set.selections:
+            name = getattr(selection, "name", None)
+            if name is not None and selection.kind == "field" and name.value in names:
+                return True
+    return False
+
+
 def client_address(request: Any) -> str:
     """The caller's address as the server saw it (uvicorn's proxy_headers resolve
     X-Forwarded-For from the proxies named in FORWARDED_ALLOW_IPS)."""

@@ -52,7 +52,7 @@ class Query:
             household_id=optional_organisation_id(household_id, field="householdId"),
             business_id=optional_organisation_id(business_id, field="businessId"),
         )
-        return await Wallet.of(owner)
+        return await Wallet.of(owner, info)
 
 
 @strawberry.type

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from backend.accounts.subjects import Subject
 from backend.api.connection import Connection
-from backend.api.context import Info
+from backend.api.context import Info, selects_any
 from backend.api.errors import Error, error_type
 from backend.api.scalars import Int64
 from backend.ledger import errors, queries
@@ -36,30 +38,46 @@ class MonthlyTotal:
     clawed_back: Int64
 
 
+# The wallet's fields read from its balance row.
+BALANCE_FIELDS = frozenset({"balance", "held", "expiringWithin30Days"})
+
+
 @strawberry.type(description="Carbon points (碳积分) of a person, household or business.")
 class Wallet:
     owner_kind: str
     owner: strawberry.Private[Subject]
     # The balance row is read once, and only when a balance field is asked for: a history
-    # page alone costs no summary read.
-    _summary: strawberry.Private[asyncio.Task[queries.WalletSummary] | None] = None
+    # page alone costs no summary read. `of` reads it at once when the selection names a balance
+    # field, and the three fields are then plain values; otherwise the first field to be
+    # resolved starts the read and all three await it.
+    _summary: strawberry.Private[queries.WalletSummary | None] = None
+    _reading: strawberry.Private[asyncio.Task[queries.WalletSummary] | None] = None
 
-    def _read(self) -> asyncio.Task[queries.WalletSummary]:
-        if self._summary is None:
-            self._summary = asyncio.ensure_future(queries.summary(self.owner))
-        return self._summary
+    def _field(self, pick: Callable[[queries.WalletSummary], int]) -> Any:
+        """The field's value when the row has been read, else an awaitable of it."""
+        if self._summary is not None:
+            return Int64(pick(self._summary))
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(queries.summary(self.owner))
+        return self._later(self._reading, pick)
+
+    @staticmethod
+    async def _later(
+        reading: Awaitable[queries.WalletSummary], pick: Callable[[queries.WalletSummary], int]
+    ) -> Int64:
+        return Int64(pick(await reading))
 
     @strawberry.field(description="Spendable now.")
-    async def balance(self) -> Int64:
-        return Int64((await self._read()).balance)
+    def balance(self) -> Int64:
+        return self._field(lambda summary: summary.balance)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Set aside for vouchers not yet confirmed.")
-    async def held(self) -> Int64:
-        return Int64((await self._read()).held)
+    def held(self) -> Int64:
+        return self._field(lambda summary: summary.held)  # type: ignore[no-any-return]
 
     @strawberry.field
-    async def expiring_within_30_days(self) -> Int64:
-        return Int64((await self._read()).expiring_soon)
+    def expiring_within_30_days(self) -> Int64:
+        return self._field(lambda summary: summary.expiring_soon)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Newest first.")
     async def history(
@@ -91,8 +109,13 @@ class Wallet:
         ]
 
     @classmethod
-    async def of(cls, owner: Subject) -> Wallet:
-        return cls(owner_kind=owner.kind.value, owner=owner)
+    async def of(cls, owner: Subject, info: Info | None = None) -> Wallet:
+        """The owner's wallet; its balance row read now when `info`'s selection names one of
+        the balance fields."""
+        wallet = cls(owner_kind=owner.kind.value, owner=owner)
+        if info is not None and selects_any(info, BALANCE_FIELDS):
+            wallet._summary = await queries.summary(owner)
+        return wallet
 
 
 @strawberry.type

@@ -177,3 +177,40 @@ async def test_a_subscription_receives_a_change_made_by_another_process(
         payload = ended["payload"]
         errors = payload.get("errors") if isinstance(payload, dict) else payload
         assert errors and errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    ("selection", "reads"),
+    [
+        ("balance held expiringWithin30Days", 1),  # read by `wallet` itself
+        ("... on Wallet { balance held } expiringWithin30Days", 1),  # read by the first field
+        ("... on Wallet { balance held expiringWithin30Days }", 1),
+        ("...Balances", 1),
+        ("ownerKind history(first: 2) { edges { node { id } } }", 0),
+    ],
+)
+async def test_the_balance_row_is_read_once_and_only_when_asked_for(client, sms, selection, reads):
+    from tests.conftest import count_queries
+
+    tokens = await log_in(client, sms, PHONE)
+    owner = Subject(SubjectKind.PERSON, await me(client, tokens))
+    await service.earn(owner=owner, amount=467, idempotency_key="trip-1", cause={})
+    await service.spend(owner=owner, amount=67, idempotency_key="s-1", cause={})
+    document = (
+        f"query {{ wallet {{ {selection} }} }}"
+        " fragment Balances on Wallet { balance held expiringWithin30Days }"
+        if "...Balances" in selection
+        else f"{{ wallet {{ {selection} }} }}"
+    )
+    with count_queries() as counter:
+        body = await gql(client, document, headers=bearer(tokens["accessToken"]))
+    wallet = body["data"]["wallet"]
+    assert "errors" not in body
+    if reads:
+        assert (wallet["balance"], wallet["held"], wallet["expiringWithin30Days"]) == (
+            "400",
+            "0",
+            "0",
+        )
+    summary_reads = [s for s in counter.statements if "FROM ledger_account a" in s]
+    assert len(summary_reads) == reads
