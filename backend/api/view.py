@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -59,6 +60,16 @@ def error_response(status: int, message: str, code: str) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
     )
+
+
+def encode_response(data: object) -> bytes:
+    """An HTTP answer's JSON body, UTF-8 encoded. orjson writes it several times faster than the
+    standard library; an integer beyond 64 bits (which orjson refuses) goes to the latter. (The
+    WebSocket handlers keep strawberry's encoder: they send what it returns as text frames.)"""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def parse_post(content_type_header: str | None, body: bytes) -> GraphQLRequestData:
@@ -186,7 +197,7 @@ class GraphQLView(GraphQL[Context, None]):
             context = await self.get_context(request, None)
             request_data = parse_post(request.headers.get("content-type"), body)
             result = await self.execute_single(None, None, None, context, None, request_data)
-            encoded = self.encode_json(process_result(result))
+            payload = encode_response(process_result(result))
         except RequestRefused as refused:
             await error_response(refused.status_code, refused.reason, refused.code)(
                 scope, receive, send
@@ -202,7 +213,6 @@ class GraphQLView(GraphQL[Context, None]):
                 scope, receive, send
             )
             return
-        payload = encoded.encode() if isinstance(encoded, str) else encoded
         await send(
             {
                 "type": "http.response.start",

@@ -424,3 +424,11 @@ async def test_a_body_is_read_to_its_declared_length_and_no_further(live_server_
     first, second = answers.split(b"HTTP/1.1 ")[1:]
     assert first.startswith(b"200") and b'"serverInfo"' in first
     assert second.startswith(b"200") and b'"status":"ok"' in second
+
+
+def test_an_answer_is_utf8_json_even_with_an_integer_beyond_64_bits():
+    from backend.api.view import encode_response
+
+    assert json.loads(encode_response({"name": "碳普惠", "n": 1})) == {"name": "碳普惠", "n": 1}
+    assert encode_response({"name": "碳"}) == '{"name":"碳"}'.encode()
+    assert json.loads(encode_response({"n": 2**70, "name": "碳"})) == {"n": 2**70, "name": "碳"}
