@@ -40,12 +40,13 @@ class _Replies(asyncio.Protocol):
     """One connection's replies, handed to its waiters in the order their commands were sent
     (Redis answers each connection's commands in order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer_within: float) -> None:
         self.parser = hiredis.Reader(encoding="utf-8")
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.outgoing: list[bytes] = []
+        self.answer_within = answer_within
 
     def send(self, command: bytes, waiter: asyncio.Future[Any]) -> None:
         """Queue `command`, answered to `waiter`. The commands of one loop turn go out in one
@@ -59,6 +60,14 @@ class _Replies(asyncio.Protocol):
         commands, self.outgoing = self.outgoing, []
         if not self.closed and self.transport is not None:
             self.transport.write(b"".join(commands))
+            last = self.waiting[-1]
+            last.get_loop().call_later(self.answer_within, self._check_answered, last)
+
+    def _check_answered(self, last: asyncio.Future[Any]) -> None:
+        # Replies come in order: when the last command of a write is still unanswered, Redis
+        # has stopped answering this connection. Its waiters fail and the next read reconnects.
+        if not last.done():
+            self._fail(RedisConnectionError(f"Redis did not answer within {self.answer_within} s"))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -108,11 +117,21 @@ class MultiplexedReader:
     GET under load, on every signed-in request (the session check). Here each GET is written at
     once and its reply matched in order, so one write and one read serve all the requests of a
     loop turn (~9 µs a GET). A lost connection fails the reads in flight with redis-py's
-    ConnectionError, and the next read connects again. Plain TCP only: `for_url` gives None for
-    TLS or a Unix socket, and callers keep redis-py."""
+    ConnectionError, and the next read connects again; so does a connection on which Redis has
+    not answered within `answer_within` seconds. Plain TCP only: `for_url` gives None for TLS or
+    a Unix socket, and callers keep redis-py."""
 
-    def __init__(self, host: str, port: int, db: int, username: str | None, password: str | None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        db: int,
+        username: str | None,
+        password: str | None,
+        answer_within: float,
+    ):
         self.address = (host, port)
+        self.answer_within = answer_within
         self.setup = (
             [_command("AUTH", *([username] if username else []), password)] if password else []
         ) + ([_command("SELECT", str(db))] if db else [])
@@ -121,7 +140,7 @@ class MultiplexedReader:
         self.connecting: asyncio.Future[_Replies] | None = None
 
     @classmethod
-    def for_url(cls, url: str) -> MultiplexedReader | None:
+    def for_url(cls, url: str, answer_within: float = 5.0) -> MultiplexedReader | None:
         options = parse_url(url)
         if "connection_class" in options or "path" in options:
             return None
@@ -131,6 +150,7 @@ class MultiplexedReader:
             int(options.get("db", 0) or 0),
             options.get("username"),
             options.get("password"),
+            answer_within,
         )
 
     async def get(self, key: str) -> str | None:
@@ -149,7 +169,9 @@ class MultiplexedReader:
         self.connecting = loop.create_future()
         try:
             try:
-                transport, replies = await loop.create_connection(_Replies, *self.address)
+                transport, replies = await loop.create_connection(
+                    lambda: _Replies(self.answer_within), *self.address
+                )
             except OSError as exc:
                 raise RedisConnectionError(f"cannot reach Redis: {exc}") from exc
             waiters = []
@@ -187,7 +209,10 @@ async def init_redis(settings: Settings) -> Any:
     global _client, _reader
     if settings.redis_url:
         _client = client_for(settings)
-        _reader = MultiplexedReader.for_url(settings.redis_url)
+        # A request waits as long for Redis's answer as for a pooled connection.
+        _reader = MultiplexedReader.for_url(
+            settings.redis_url, answer_within=settings.redis_pool_wait_seconds
+        )
     else:
         import fakeredis
 

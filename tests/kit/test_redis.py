@@ -179,3 +179,32 @@ async def test_a_session_check_that_cannot_reach_redis_is_an_internal_error(
     body = response.json()
     assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL_SERVER_ERROR"]
     assert "127.0.0.1" not in response.text
+
+
+async def test_the_multiplexed_reader_gives_up_on_a_redis_that_stops_answering():
+    from backend.kit.redis import MultiplexedReader
+
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # the first connection takes commands and never answers; the next one answers
+        nonlocal connections
+        connections += 1
+        first = connections == 1
+        await reader.readuntil(b"kept\r\n")
+        if not first:
+            writer.write(b"$3\r\nyes\r\n")
+            await writer.drain()
+        await reader.read()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    multiplexed = MultiplexedReader.for_url(f"redis://127.0.0.1:{port}/0", answer_within=0.2)
+    assert multiplexed is not None
+    try:
+        with pytest.raises(RedisConnectionError, match="did not answer"):
+            await asyncio.wait_for(multiplexed.get("kept"), 5)
+        assert await multiplexed.get("kept") == "yes"
+    finally:
+        multiplexed.close()
+        server.close()
