@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from typing import Any
 
 import hiredis
@@ -195,7 +196,8 @@ class MultiplexedReader:
 
     def close(self) -> None:
         if self.replies is not None and self.replies.transport is not None:
-            self.replies.transport.close()
+            with contextlib.suppress(RuntimeError):  # its event loop may be closed already
+                self.replies.transport.close()
         self.replies = None
 
 

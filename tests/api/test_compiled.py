@@ -250,3 +250,37 @@ def test_a_resolver_is_called_directly_only_when_strawberry_would_convert_nothin
     wallet = plan.fields[0]
     assert wallet.direct is not None
     assert all(field.direct is not None for field in wallet.completion.inner.fields)
+
+
+SEEN: list[bool] = []
+
+
+@strawberry.type
+class Inner:
+    wanted: int = 1
+    other: int = 2
+
+
+@strawberry.type
+class SelectionQuery:
+    @strawberry.field
+    def inner(self, info: strawberry.Info) -> Inner:
+        from backend.api.context import selects_any
+
+        SEEN.append(selects_any(info, frozenset({"wanted"})))
+        return Inner()
+
+
+async def test_selects_any_sees_only_the_fields_selected_directly():
+    schema = strawberry.Schema(SelectionQuery)
+    SEEN.clear()
+    for document in (
+        "{ inner { other wanted } }",
+        "{ inner { other } }",
+        "{ inner { ... on Inner { wanted } } }",
+        "{ inner { ...F } } fragment F on Inner { wanted }",
+        "{ inner { wanted: other } }",  # an alias names the response key, not the field
+    ):
+        result = await schema.execute(document)
+        assert result.errors is None
+    assert SEEN == [True, False, False, False, False]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -53,8 +56,9 @@ async def test_a_redis_failure_is_an_internal_error_not_the_callers(
     assert "Too many" not in str(answer)
 
 
-@pytest.mark.postgres_only
-async def test_the_multiplexed_reader_answers_each_read_with_its_own_key():
+@pytest.fixture
+async def real_redis() -> AsyncIterator[tuple[Any, Any]]:
+    """A redis-py client and a multiplexed reader on the test Redis."""
     from redis.asyncio import Redis
 
     from backend.kit.redis import MultiplexedReader
@@ -63,71 +67,85 @@ async def test_the_multiplexed_reader_answers_each_read_with_its_own_key():
     reader = MultiplexedReader.for_url(REDIS_TEST_URL)
     assert reader is not None
     try:
-        await writer.mset({f"many:{n}": f"value {n} 碳" for n in range(300)})
-        keys = [f"many:{n}" for n in range(300)] + ["many:absent"]
-        answers = await asyncio.gather(*(reader.get(key) for key in reversed(keys)))
-        assert answers == [None] + [f"value {n} 碳" for n in reversed(range(300))]
+        yield writer, reader
     finally:
         reader.close()
         await writer.aclose()
 
 
 @pytest.mark.postgres_only
-async def test_the_multiplexed_reader_reports_an_error_reply_and_keeps_its_order():
-    from redis.asyncio import Redis
+async def test_the_multiplexed_reader_answers_each_read_with_its_own_key(real_redis):
+    writer, reader = real_redis
+    await writer.mset({f"many:{n}": f"value {n} 碳" for n in range(300)})
+    keys = [f"many:{n}" for n in range(300)] + ["many:absent"]
+    answers = await asyncio.gather(*(reader.get(key) for key in reversed(keys)))
+    assert answers == [None] + [f"value {n} 碳" for n in reversed(range(300))]
+
+
+@pytest.mark.postgres_only
+async def test_the_multiplexed_reader_reports_an_error_reply_and_keeps_its_order(real_redis):
     from redis.exceptions import ResponseError
 
-    from backend.kit.redis import MultiplexedReader
-
-    writer = Redis.from_url(REDIS_TEST_URL, decode_responses=True)
-    reader = MultiplexedReader.for_url(REDIS_TEST_URL)
-    assert reader is not None
-    try:
-        await writer.rpush("a-list", "x")
-        await writer.set("a-string", "s")
-        answers = await asyncio.gather(
-            reader.get("a-string"),
-            reader.get("a-list"),
-            reader.get("a-string"),
-            return_exceptions=True,
-        )
-        assert answers[0] == answers[2] == "s"
-        assert isinstance(answers[1], ResponseError) and "WRONGTYPE" in str(answers[1])
-    finally:
-        reader.close()
-        await writer.aclose()
+    writer, reader = real_redis
+    await writer.rpush("a-list", "x")
+    await writer.set("a-string", "s")
+    answers = await asyncio.gather(
+        reader.get("a-string"),
+        reader.get("a-list"),
+        reader.get("a-string"),
+        return_exceptions=True,
+    )
+    assert answers[0] == answers[2] == "s"
+    assert isinstance(answers[1], ResponseError) and "WRONGTYPE" in str(answers[1])
 
 
-async def test_the_multiplexed_reader_fails_reads_in_flight_on_a_lost_connection_then_connects_again():
+@contextlib.asynccontextmanager
+async def flaky_redis(first_drops: bool, answer_within: float = 5.0) -> AsyncIterator[Any]:
+    """A reader on a stand-in Redis whose first connection, once a GET of `kept` arrives, is
+    dropped (`first_drops`) or left unanswered; later connections answer "yes"."""
     from backend.kit.redis import MultiplexedReader
 
     connections = 0
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # the first connection is dropped once a GET arrives; the next one answers
         nonlocal connections
         connections += 1
         first = connections == 1
         await reader.readuntil(b"kept\r\n")
-        if first:
+        if first and first_drops:
             writer.close()
             return
-        writer.write(b"$3\r\nyes\r\n")
-        await writer.drain()
+        if not first:
+            writer.write(b"$3\r\nyes\r\n")
+            await writer.drain()
         await reader.read()  # until the client closes
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    multiplexed = MultiplexedReader.for_url(f"redis://127.0.0.1:{port}/0")
+    multiplexed = MultiplexedReader.for_url(
+        f"redis://127.0.0.1:{port}/0", answer_within=answer_within
+    )
     assert multiplexed is not None
     try:
-        with pytest.raises(RedisConnectionError):
-            await multiplexed.get("kept")
-        assert await multiplexed.get("kept") == "yes"
-        assert connections == 2
+        yield multiplexed
     finally:
         multiplexed.close()
         server.close()
+    assert connections == 2
+
+
+async def test_the_multiplexed_reader_fails_reads_in_flight_on_a_lost_connection_then_connects_again():
+    async with flaky_redis(first_drops=True) as multiplexed:
+        with pytest.raises(RedisConnectionError):
+            await multiplexed.get("kept")
+        assert await multiplexed.get("kept") == "yes"
+
+
+async def test_the_multiplexed_reader_gives_up_on_a_redis_that_stops_answering():
+    async with flaky_redis(first_drops=False, answer_within=0.2) as multiplexed:
+        with pytest.raises(RedisConnectionError, match="did not answer"):
+            await asyncio.wait_for(multiplexed.get("kept"), 5)
+        assert await multiplexed.get("kept") == "yes"
 
 
 async def test_the_multiplexed_reader_reports_what_stops_it_connecting():
@@ -179,32 +197,3 @@ async def test_a_session_check_that_cannot_reach_redis_is_an_internal_error(
     body = response.json()
     assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL_SERVER_ERROR"]
     assert "127.0.0.1" not in response.text
-
-
-async def test_the_multiplexed_reader_gives_up_on_a_redis_that_stops_answering():
-    from backend.kit.redis import MultiplexedReader
-
-    connections = 0
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # the first connection takes commands and never answers; the next one answers
-        nonlocal connections
-        connections += 1
-        first = connections == 1
-        await reader.readuntil(b"kept\r\n")
-        if not first:
-            writer.write(b"$3\r\nyes\r\n")
-            await writer.drain()
-        await reader.read()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    multiplexed = MultiplexedReader.for_url(f"redis://127.0.0.1:{port}/0", answer_within=0.2)
-    assert multiplexed is not None
-    try:
-        with pytest.raises(RedisConnectionError, match="did not answer"):
-            await asyncio.wait_for(multiplexed.get("kept"), 5)
-        assert await multiplexed.get("kept") == "yes"
-    finally:
-        multiplexed.close()
-        server.close()
