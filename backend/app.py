@@ -44,6 +44,14 @@ from backend.settings import Settings, SettingsError, get_settings
 log = logging.getLogger("backend.access")
 
 
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header `name` (lower case), without building a dict of them all."""
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return bytes(value)
+    return None
+
+
 class RequestContextMiddleware:
     """Request id (reused from X-Request-ID when plain), access log, HTTP metrics."""
 
@@ -54,11 +62,7 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = ""
-        for name, value in scope.get("headers") or ():
-            if name == b"x-request-id":
-                given = value.decode("latin-1")
-                break
+        given = (_header(scope, b"x-request-id") or b"").decode("latin-1")
         request_id = given if acceptable_request_id(given) else uuid.uuid4().hex
         token = set_request_id(request_id)
         started = time.perf_counter()
@@ -124,11 +128,9 @@ class BodyLimitMiddleware:
             await error_response(400, NUL_MESSAGE, "BAD_REQUEST")(scope, receive, send)
             return
         limit = self.bulk.get(scope.get("path", ""), self.default_max)
-        declared = None
-        for name, value in scope.get("headers") or ():
-            if name == b"content-length":
-                declared = value
-                break
+        declared = _header(scope, b"content-length")
+        started = False
+        app_receive, app_send = receive, send
         if declared is not None:
             try:
                 too_large = int(declared) > limit
@@ -140,32 +142,28 @@ class BodyLimitMiddleware:
             if too_large:
                 await self._refuse(scope, receive, send, limit)
                 return
-            # The server reads no more than the declared length as this request's body.
-            try:
-                await self.app(scope, receive, send)
-            except ClientDisconnect:
-                log.info("client disconnected before its request body arrived")
-            return
-        received = 0
-        started = False
+            # The server hands the app no more than the declared length as this request's body.
+        else:
+            received = 0
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLarge()
-            return message
+            async def counting_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        raise _BodyTooLarge()
+                return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+            async def tracking_send(message: Message) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                await send(message)
 
+            app_receive, app_send = counting_receive, tracking_send
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, app_receive, app_send)
         except _BodyTooLarge:
             if not started:
                 await self._refuse(scope, receive, send, limit)

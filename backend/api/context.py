@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import FieldNode
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -44,8 +45,7 @@ def selects_any(info: Any, names: frozenset[str]) -> bool:
         if node.selection_set is None:
             continue
         for selection in node.selection_set.selections:
-            name = getattr(selection, "name", None)
-            if name is not None and selection.kind == "field" and name.value in names:
+            if isinstance(selection, FieldNode) and selection.name.value in names:
                 return True
     return False
 

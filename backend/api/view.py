@@ -62,6 +62,12 @@ def error_response(status: int, message: str, code: str) -> JSONResponse:
     )
 
 
+def refusal_response(refused: HTTPException) -> JSONResponse:
+    """A refused request's answer: its status, and its code (RequestRefused's, or the status's)."""
+    code = getattr(refused, "code", None) or _STATUS_CODES.get(refused.status_code, "BAD_REQUEST")
+    return error_response(refused.status_code, refused.reason, code)
+
+
 def encode_response(data: object) -> bytes:
     """An HTTP answer's JSON body, UTF-8 encoded. orjson writes it several times faster than the
     standard library; an integer beyond 64 bits (which orjson refuses) goes to the latter. (The
@@ -176,12 +182,8 @@ class GraphQLView(GraphQL[Context, None]):
             return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
-        except RequestRefused as refused:
-            response = error_response(refused.status_code, refused.reason, refused.code)
-        except HTTPException as exc:
-            response = error_response(
-                exc.status_code, exc.reason, _STATUS_CODES.get(exc.status_code, "BAD_REQUEST")
-            )
+        except HTTPException as refused:  # RequestRefused among them
+            response = refusal_response(refused)
         await response(scope, receive, send)
 
     async def serve_post(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -198,14 +200,8 @@ class GraphQLView(GraphQL[Context, None]):
             request_data = parse_post(request.headers.get("content-type"), body)
             result = await self.execute_single(None, None, None, context, None, request_data)
             payload = encode_response(process_result(result))
-        except RequestRefused as refused:
-            await error_response(refused.status_code, refused.reason, refused.code)(
-                scope, receive, send
-            )
-            return
-        except HTTPException as exc:
-            code = _STATUS_CODES.get(exc.status_code, "BAD_REQUEST")
-            await error_response(exc.status_code, exc.reason, code)(scope, receive, send)
+        except HTTPException as refused:  # RequestRefused among them
+            await refusal_response(refused)(scope, receive, send)
             return
         except Exception:
             log.exception("the GraphQL request failed outside any field")

@@ -5,7 +5,9 @@ expiry, refunds, points for credits, and the daily reconciliation. Every attack 
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -137,23 +139,32 @@ async def test_a_replayed_order_is_the_same_order(world):
 
 
 @pytest.mark.postgres_only
+async def ok_or_refused(purchase: Awaitable[Any]) -> str:
+    """ "ok", or "refused" when there were not enough units left."""
+    try:
+        await purchase
+        return "ok"
+    except NotEnoughUnits:
+        return "refused"
+
+
 async def test_two_buyers_racing_for_the_last_units_one_wins(world):
     _, listing = await listed(world, quantity=5)
     buyers = [await citizen() for _ in range(4)]
 
-    async def attempt(n: int) -> str:
-        try:
-            await service.order_credits(
-                actor=buyers[n],
-                listing_id=str(listing.public_id),
-                quantity=5,
-                idempotency_key=f"race-{n:04d}",
+    results = await asyncio.gather(
+        *(
+            ok_or_refused(
+                service.order_credits(
+                    actor=buyers[n],
+                    listing_id=str(listing.public_id),
+                    quantity=5,
+                    idempotency_key=f"race-{n:04d}",
+                )
             )
-            return "ok"
-        except NotEnoughUnits:
-            return "refused"
-
-    results = await asyncio.gather(*(attempt(n) for n in range(4)))
+            for n in range(4)
+        )
+    )
     assert sorted(results) == ["ok", "refused", "refused", "refused"]
     assert (await CreditListing.get(id=listing.id)).available_kg == 0
     assert await verify.verify_all() == []
@@ -402,19 +413,19 @@ async def test_points_buyers_racing_for_the_pool_never_oversell_nor_deadlock(wor
     for buyer in buyers:
         await earned(buyer, 5000)
 
-    async def attempt(n: int) -> str:
-        try:
-            await service.buy_with_points(
-                actor=buyers[n],
-                listing_id=str(listing.public_id),
-                quantity=2,
-                idempotency_key=f"pool-race-{n:04d}",
+    results = await asyncio.gather(
+        *(
+            ok_or_refused(
+                service.buy_with_points(
+                    actor=buyers[n],
+                    listing_id=str(listing.public_id),
+                    quantity=2,
+                    idempotency_key=f"pool-race-{n:04d}",
+                )
             )
-            return "ok"
-        except NotEnoughUnits:
-            return "refused"
-
-    results = await asyncio.gather(*(attempt(n) for n in range(8)))
+            for n in range(8)
+        )
+    )
     assert sorted(results) == ["ok"] * 5 + ["refused"] * 3
     assert (await CreditListing.get(id=listing.id)).available_kg == 0
     spent = [
